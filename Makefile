@@ -1,0 +1,53 @@
+# The README tells a person which of these to run; each target is one to three commands.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CATALOG ?= ../shared/datasets/clothing-small
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed clean
+
+install: $(STAMP) $(FASHION_MNIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/uv || ($(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q uv==0.13.8)
+	$(BIN)/uv pip install -q -p $(BIN)/python -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(FASHION_MNIST):
+	scripts/install-fashion-mnist.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/pytest -q
+
+demo: install
+	$(BIN)/cbir demo --model models/catalog.pt --catalog $(CATALOG)/train --queries $(CATALOG)/test
+
+train-fashion-mnist: install
+	$(BIN)/cbir train fashion-mnist --out models/fashion-mnist.pt
+
+train-catalog: install
+	$(BIN)/cbir train catalog --data $(CATALOG)/train --out models/catalog.pt
+
+evaluate: install
+	$(BIN)/cbir evaluate --model fashion-mnist=models/fashion-mnist.pt --model catalog=models/catalog.pt \
+		--catalog $(CATALOG) --out reports/embedder-eval.json --picture reports/embedding-space.png
+
+ablation: install
+	$(BIN)/python bench/ablation.py --catalog $(CATALOG) --out reports/ablation.json
+
+bench-embed: install
+	$(BIN)/python bench/embed.py --model models/catalog.pt --catalog $(CATALOG)/test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,193 @@
+"""`cbir`: the platform's command line. Each subcommand is thin glue over the packages."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="CBIR for fashion e-commerce: train and evaluate the CBIR-GAN embedder, embed images, run the demo.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+@app.command()
+def train(
+    preset: Annotated[str, typer.Argument(help="fashion-mnist or catalog: the model and training recipe.")],
+    out: Annotated[Path, typer.Option(help="Checkpoint to write (after every epoch).")],
+    data: Annotated[str | None, typer.Option(help="Data folder (catalog: a <class>/<image> tree).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Total epochs (default: the preset's).")] = None,
+    triplets: Annotated[
+        str | None,
+        typer.Option(help="Where triplets come from: supervised (labels), unsupervised (augmentations), semi (both)."),
+    ] = None,
+    labelled_fraction: Annotated[float | None, typer.Option(help="semi: share of images whose label is used.")] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            help="Loss weights as JSON, e.g. '{\"adversarial\": 0}'; "
+            "keys: triplet, instance, adversarial, perceptual, reconstruction."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Train on the first N images only (0: all).")] = 0,
+    threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    resume: Annotated[bool, typer.Option(help="Continue from --out if it exists.")] = False,
+) -> None:
+    """Train a CBIR-GAN embedder (triplet + adversarial + perceptual + reconstruction losses)."""
+    from dataclasses import replace
+
+    from embedder import presets
+    from embedder.config import LossWeights
+    from embedder.training.recipes import train as run_training
+
+    config = presets.train_config(preset)
+    changes: dict[str, object] = {"limit": limit, "threads": threads, "seed": seed}
+    for name, value in [
+        ("data_path", data),
+        ("epochs", epochs),
+        ("triplet_source", triplets),
+        ("labelled_fraction", labelled_fraction),
+    ]:
+        if value is not None:
+            changes[name] = value
+    if triplets is not None and triplets not in ("supervised", "unsupervised", "semi"):
+        raise typer.BadParameter("use supervised, unsupervised or semi", param_hint="--triplets")
+    if weights:
+        changes["loss_weights"] = replace(LossWeights(), **json.loads(weights))
+    config = replace(config, **changes)  # type: ignore[arg-type]
+    trainer = run_training(presets.model_config(preset), config, out, resume=resume)
+    typer.echo(json.dumps({"checkpoint": str(out), "epoch": trainer.epoch, "metrics": trainer.history[-1]}, indent=2))
+
+
+@app.command()
+def evaluate(
+    model: Annotated[
+        list[str],
+        typer.Option(
+            help="NAME=CHECKPOINT; repeat. Grey models get Fashion-MNIST protocols, colour ones the catalog's."
+        ),
+    ],
+    catalog: Annotated[Path, typer.Option(help="clothing-small root (train/ validation/ test/).")] = Path(
+        "../shared/datasets/clothing-small"
+    ),
+    out: Annotated[Path, typer.Option(help="JSON report to write.")] = Path("reports/embedder-eval.json"),
+    picture: Annotated[Path | None, typer.Option(help="Embedding-space picture (t-SNE) to write.")] = None,
+) -> None:
+    """Evaluate checkpoints on every protocol, beside the raw-pixel baseline; write a JSON report."""
+    import sys
+
+    from embedder.evaluation.report import evaluate as run_evaluation
+    from embedder.evaluation.report import format_table, write_report
+
+    checkpoints = {}
+    for item in model:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise typer.BadParameter("use NAME=CHECKPOINT", param_hint="--model")
+        checkpoints[name] = Path(path)
+    report = run_evaluation(checkpoints, catalog, command=" ".join(["cbir", *sys.argv[1:]]))
+    write_report(report, out)
+    typer.echo(format_table(report))
+    for row in report["targets"]:
+        verdict = (
+            "meets target" if row["met_target"] else "meets must-reach" if row["met_must"] else "MISSES must-reach"
+        )
+        typer.echo(f"{row['model']} {row['protocol']} {row['metric']} = {row['value']:.4f}: {verdict}")
+    if picture is not None:
+        _plot(checkpoints, catalog, picture)
+    typer.echo(f"wrote {out}" + (f" and {picture}" if picture else ""))
+
+
+def _plot(checkpoints: dict[str, Path], catalog: Path, picture: Path) -> None:
+    from embedder import Embedder
+    from embedder.data.fashion_mnist import CLASS_NAMES
+    from embedder.data.image_folder import list_image_folder
+    from embedder.evaluation.embedding_space import plot_embedding_space, sample
+    from embedder.evaluation.protocols import fashion_mnist_images, folder_images
+
+    panels = []
+    for name, path in checkpoints.items():
+        embedder = Embedder.load(path)
+        if embedder.config.channels == 1:
+            panels.append(
+                (
+                    f"{name}: Fashion-MNIST test (2,000)",
+                    embedder,
+                    sample(fashion_mnist_images("test"), 2000),
+                    CLASS_NAMES,
+                )
+            )
+        else:
+            classes = list_image_folder(catalog / "test")[2]
+            panels.append((f"{name}: clothing-small test", embedder, folder_images(catalog / "test"), classes))
+    plot_embedding_space(panels, picture)
+
+
+@app.command()
+def embed(
+    model: Annotated[Path, typer.Argument(help="Checkpoint, e.g. models/catalog.pt.")],
+    images: Annotated[list[Path], typer.Argument(help="Image files.")],
+    out: Annotated[Path | None, typer.Option(help="Write the vectors as a .npy file instead of printing them.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 64,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+) -> None:
+    """Embed image files: prints one JSON line per image (path, vector), or writes an (N, D) .npy file."""
+    import numpy as np
+
+    from embedder import Embedder, EmbedderError
+
+    embedder = Embedder.load(model, batch_size=batch_size, threads=threads)
+    try:
+        vectors = embedder.embed([path.read_bytes() for path in images])
+    except EmbedderError as error:
+        raise typer.BadParameter(str(error), param_hint="IMAGES") from error
+    if out is not None:
+        np.save(out, vectors)
+        typer.echo(f"wrote {vectors.shape[0]} x {vectors.shape[1]} vectors to {out}")
+        return
+    for path, vector in zip(images, vectors, strict=True):
+        typer.echo(
+            json.dumps(
+                {
+                    "path": str(path),
+                    "model_version": embedder.version,
+                    "vector": [round(float(v), 6) for v in vector],
+                }
+            )
+        )
+
+
+@app.command()
+def demo(
+    model: Annotated[Path, typer.Option(help="Checkpoint.")] = Path("models/catalog.pt"),
+    catalog: Annotated[Path, typer.Option(help="Catalog to index (class-folder tree).")] = Path(
+        "../shared/datasets/clothing-small/train"
+    ),
+    queries: Annotated[Path, typer.Option(help="Folder of query photos (class-folder tree).")] = Path(
+        "../shared/datasets/clothing-small/test"
+    ),
+    count: Annotated[int, typer.Option(help="How many query photos to show.")] = 5,
+) -> None:
+    """Embed the catalog and print the top-5 catalog matches of a few test photos."""
+    from cbir.demo import run_demo
+
+    typer.echo(run_demo(model, catalog, queries, count))
+
+
+if __name__ == "__main__":
+    app()

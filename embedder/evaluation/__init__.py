@@ -1,0 +1,3 @@
+from embedder.evaluation.metrics import retrieval_metrics
+
+__all__ = ["retrieval_metrics"]

@@ -1,0 +1,82 @@
+"""The public inference API: `Embedder.load(path).embed(images) -> (N, D) float32, rows L2-normalised`.
+
+Only the encoder runs at serving time; the decoder and the discriminator stay in the checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from embedder.checkpoint import file_sha256, load_checkpoint
+from embedder.config import ModelConfig
+from embedder.errors import EmptyInputError
+from embedder.models import Encoder
+from embedder.preprocessing import ImageInput, decode, normalize, to_pixels
+
+logger = logging.getLogger(__name__)
+
+
+class Embedder:
+    """A CBIR-GAN encoder ready for inference: thread-safe for concurrent `embed` calls (no state changes)."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        encoder: Encoder,
+        version: str = "unversioned",
+        batch_size: int = 64,
+        threads: int | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.config = config
+        self.encoder = encoder.eval()
+        self.version = version
+        self.batch_size = batch_size
+        self.info = info or {}
+
+    @classmethod
+    def load(cls, path: Path | str, batch_size: int = 64, threads: int | None = None) -> Embedder:
+        """Load the encoder of a checkpoint. `version` is the first 12 hex digits of the file's SHA-256."""
+        checkpoint = load_checkpoint(path)
+        config = ModelConfig.from_dict(checkpoint["model_config"])
+        encoder = Encoder(config)
+        prefix = "encoder."
+        encoder.load_state_dict(
+            {k[len(prefix) :]: v for k, v in checkpoint["generator"].items() if k.startswith(prefix)}
+        )
+        info = {key: checkpoint.get(key) for key in ("data", "epoch", "step", "metrics", "train_config")}
+        version = file_sha256(path)[:12]
+        logger.info("loaded embedder %s from %s (dim %d)", version, path, config.embedding_dim)
+        return cls(config, encoder, version, batch_size, threads, info)
+
+    @property
+    def dim(self) -> int:
+        return self.config.embedding_dim
+
+    def pixels(self, images: Sequence[ImageInput]) -> np.ndarray:
+        """Decode and resize: list of images -> uint8 (N, C, H, W). Raises on empty or undecodable input."""
+        if len(images) == 0:
+            raise EmptyInputError("no images given")
+        return np.stack([to_pixels(decode(image), self.config) for image in images])
+
+    @torch.inference_mode()
+    def embed_pixels(self, pixels: np.ndarray | torch.Tensor) -> np.ndarray:
+        """uint8 (N, C, H, W) at the model's input size -> float32 (N, D), one forward pass per batch."""
+        pixels = torch.as_tensor(pixels)
+        out = [
+            self.encoder(normalize(pixels[start : start + self.batch_size], self.config))
+            for start in range(0, pixels.shape[0], self.batch_size)
+        ]
+        return torch.cat(out).numpy().astype(np.float32, copy=False)
+
+    def embed(self, images: Sequence[ImageInput]) -> np.ndarray:
+        """PIL images or encoded image bytes -> float32 (N, D) with unit-length rows."""
+        return self.embed_pixels(self.pixels(images))

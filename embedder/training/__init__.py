@@ -1,0 +1,3 @@
+from embedder.training.trainer import Trainer
+
+__all__ = ["Trainer"]
