@@ -20,6 +20,7 @@ from embedder.checkpoint import load_checkpoint, save_checkpoint
 from embedder.config import ModelConfig, TrainConfig
 from embedder.data.dataset import LabelledImages
 from embedder.data.views import TwoViews
+from embedder.errors import DatasetError
 from embedder.losses import AdversarialLoss, PerceptualLoss, ReconstructionLoss, TripletLoss
 from embedder.models import Discriminator, Generator
 from embedder.preprocessing import normalize
@@ -146,7 +147,9 @@ class Trainer:
     ) -> list[dict[str, float]]:
         """Train until `config.epochs` epochs are done (resuming counts), checkpointing after each epoch."""
         cfg = self.config
-        batch_size = cfg.classes_per_batch * cfg.samples_per_class
+        batch_size = min(cfg.classes_per_batch * cfg.samples_per_class, len(images))
+        if batch_size < 2:
+            raise DatasetError(f"need at least 2 training images, got {len(images)}")
         dataset = TwoViews(images, self.model_config, self.labelled_mask(images))
         loader = DataLoader(
             dataset,

@@ -9,7 +9,7 @@ from embedder.config import ModelConfig
 from embedder.data.fashion_mnist import load_fashion_mnist, read_idx
 from embedder.data.image_folder import list_image_folder, load_image_folder
 from embedder.errors import DatasetError
-from tests.embedder.conftest import coloured_image
+from tests.synthetic import coloured_image
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

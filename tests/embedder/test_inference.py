@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from embedder import CheckpointError, Embedder, EmptyInputError, ImageDecodeError
-from tests.embedder.conftest import COLOURS, coloured_image, jpeg_bytes
+from tests.synthetic import COLOURS, coloured_image, jpeg_bytes
 
 
 def test_embed_returns_unit_float32_rows(tiny_checkpoint: Path) -> None:

@@ -6,7 +6,7 @@ from PIL import Image
 from embedder.config import ModelConfig
 from embedder.errors import EmptyInputError, ImageDecodeError
 from embedder.preprocessing import decode, normalize, to_pixels
-from tests.embedder.conftest import coloured_image, jpeg_bytes
+from tests.synthetic import coloured_image, jpeg_bytes
 
 
 def test_decode_accepts_bytes_and_pil_images() -> None:

@@ -1,7 +1,7 @@
 import numpy as np
 
 from embedder.evaluation.shopper_photo import shopper_photo
-from tests.embedder.conftest import coloured_image
+from tests.synthetic import coloured_image
 
 
 def test_shopper_photo_is_deterministic_and_different_from_the_original() -> None:

@@ -9,7 +9,7 @@ from embedder.checkpoint import load_checkpoint
 from embedder.config import LossWeights, TrainConfig
 from embedder.data.dataset import LabelledImages
 from embedder.training import Trainer
-from tests.embedder.conftest import tiny_model_config
+from tests.synthetic import tiny_model_config
 
 
 def test_checkpoint_holds_weights_configs_data_step_and_metrics(tiny_checkpoint: Path) -> None:
