@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict
@@ -160,6 +161,10 @@ class Trainer:
         )
         if self.scheduler is None:
             self.scheduler = self.make_scheduler(len(loader) * cfg.epochs)
+            with warnings.catch_warnings():  # resumed with a new epoch count: move to this step of the schedule
+                warnings.simplefilter("ignore", UserWarning)  # "scheduler.step() before optimizer.step()"
+                for _ in range(self.step):
+                    self.scheduler.step()
         while self.epoch < cfg.epochs:
             started = time.perf_counter()
             self.generator.train()
@@ -215,6 +220,7 @@ class Trainer:
         """Rebuild a trainer from a checkpoint, optionally with a new total epoch count."""
         checkpoint = load_checkpoint(path)
         train_config = TrainConfig.from_dict(checkpoint["train_config"])
+        same_schedule = epochs is None or epochs == train_config.epochs
         if epochs is not None:
             train_config.epochs = epochs
         trainer = cls(ModelConfig.from_dict(checkpoint["model_config"]), train_config)
@@ -224,7 +230,7 @@ class Trainer:
         trainer.d_optimizer.load_state_dict(checkpoint["d_optimizer"])
         trainer.epoch, trainer.step = checkpoint["epoch"], checkpoint["step"]
         trainer.history = list(checkpoint.get("history", []))
-        if checkpoint.get("scheduler") and epochs is None:
+        if checkpoint.get("scheduler") and same_schedule:
             trainer.scheduler = trainer.make_scheduler(1)
             trainer.scheduler.load_state_dict(checkpoint["scheduler"])
         return trainer

@@ -28,9 +28,12 @@ def test_resume_continues_from_the_saved_epoch(
 ) -> None:
     path = tmp_path / "resumed.pt"
     path.write_bytes(tiny_checkpoint.read_bytes())
+    same = Trainer.resume(path)
+    assert same.scheduler is not None and same.scheduler.last_epoch == same.step  # the LR schedule goes on
     trainer = Trainer.resume(path, epochs=3)
     before = trainer.step
     trainer.fit(synthetic_images, path, progress=False)
+    assert trainer.scheduler is not None and trainer.scheduler.last_epoch == trainer.step  # new schedule, same step
     checkpoint = load_checkpoint(path)
     assert checkpoint["epoch"] == 3
     assert checkpoint["step"] > before
