@@ -1,0 +1,1 @@
+"""The FastAPI search service (a later issue); empty so that mypy can check the package list."""
