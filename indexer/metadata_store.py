@@ -21,6 +21,8 @@ T = TypeVar("T")
 FACET_FIELDS = ("category", "brand", "colour", "source_site")
 _TRANSIENT_HTTP = {"502", "503", "504"}
 _SOLR_DATE = "%Y-%m-%dT%H:%M:%SZ"
+_QUERY_SYNTAX = re.compile(r'([+\-!(){}\[\]^"~*?:\\/&|])')
+_OPERATORS = re.compile(r"\b(AND|OR|NOT)\b")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,12 @@ class MetadataPage:
 def solr_phrase(value: str) -> str:
     """A quoted Solr query term holding value as data: only backslash and double quote need escaping."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def solr_text(text: str) -> str:
+    """Shopper text as plain words for dismax: syntax characters escaped, AND/OR/NOT lower-cased."""
+    escaped = _QUERY_SYNTAX.sub(r"\\\1", text.strip())
+    return _OPERATORS.sub(lambda match: match.group().lower(), escaped)
 
 
 def solr_filter_queries(search_filter: SearchFilter | None) -> list[str]:
@@ -119,7 +127,10 @@ class MetadataStore:
         """The items that exist among ids, by id; reads the update log, so a write is visible at once."""
         found: dict[str, CatalogItem] = {}
         for batch in _batches(ids, self.batch_size):
-            results = self._call("get", partial(self.solr.search, "", search_handler="get", id=list(batch)))
+            # `ids` (not `id`) so that Solr answers with a doc list even for one id; item ids have no commas.
+            results = self._call(
+                "get", partial(self.solr.search, "", search_handler="get", ids=",".join(batch))
+            )
             found.update({doc["id"]: from_solr_document(doc) for doc in results.docs})
         return found
 
@@ -137,8 +148,8 @@ class MetadataStore:
         rows: int = 10,
         start: int = 0,
     ) -> MetadataPage:
-        """Items matching the text (analysed, any word) and the filter, best match first."""
-        query = text.strip() if text and text.strip() else "*:*"
+        """Items matching every word of the text (analysed) and the filter, best match first."""
+        query = solr_text(text) if text and text.strip() else "*:*"
         params = self._query_params(text, search_filter)
         results = self._call("search", lambda: self.solr.search(query, rows=rows, start=start, **params))
         return MetadataPage(items=[from_solr_document(doc) for doc in results.docs], total=results.hits)
@@ -151,7 +162,7 @@ class MetadataStore:
         limit: int = 100,
     ) -> dict[str, dict[str, int]]:
         """Per field, how many matching items have each value (most frequent first, zeros left out)."""
-        query = text.strip() if text and text.strip() else "*:*"
+        query = solr_text(text) if text and text.strip() else "*:*"
         params = {
             **self._query_params(text, search_filter),
             "rows": 0,

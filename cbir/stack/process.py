@@ -69,6 +69,8 @@ class ProcessRecord:
             return False
         if _is_zombie(self.pid):
             return False
+        if not cmdline:  # briefly empty while the kernel is still setting up a process it just exec'd
+            return True
         return cmdline.split(b"\0")[:-1] == [arg.encode() for arg in self.argv]
 
 

@@ -1,4 +1,4 @@
-"""A standalone Solr node (JettySolrRunner) serving the project's cores from the configsets in `deploy/solr/`."""
+"""A standalone Solr node (JettySolrRunner) serving one core per configset of deploy/solr/."""
 
 import shutil
 
