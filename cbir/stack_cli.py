@@ -33,6 +33,11 @@ def _settings(run_dir: Path | None, **ports: int | None) -> StackSettings:
     return StackSettings(**overrides)  # type: ignore[arg-type]
 
 
+def _running_settings(run_dir: Path | None) -> StackSettings:
+    """The settings of the stack running from the run folder: the ports its last `up` recorded."""
+    return _settings(run_dir).with_saved_ports()
+
+
 def _log_progress() -> None:
     """Show the launcher's progress messages, not those of the client libraries it uses."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -87,7 +92,7 @@ def up(
 @stack_app.command()
 def down(run_dir: RunDir = None) -> None:
     """Stop the processes `cbir stack up` started (by their recorded PIDs), nothing else."""
-    for name, what in Stack(_settings(run_dir)).down().items():
+    for name, what in Stack(_running_settings(run_dir)).down().items():
         typer.echo(f"{name}: {what}")
 
 
@@ -97,7 +102,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
 ) -> None:
     """Show each service's address, PID and health; exit status 1 unless all are healthy."""
-    statuses = Stack(_settings(run_dir)).status()
+    statuses = Stack(_running_settings(run_dir)).status()
     if as_json:
         typer.echo(json.dumps({s.name: s.as_dict() for s in statuses}, indent=2))
     else:

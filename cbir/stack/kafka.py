@@ -10,6 +10,7 @@ from kafka.errors import KafkaError
 
 from cbir.stack.errors import ServiceStartFailed
 from cbir.stack.jvm import classpath, log4j2_option
+from cbir.stack.process import port_accepts
 from cbir.stack.service import Service
 from cbir.stack.settings import LOOPBACK
 
@@ -88,6 +89,8 @@ class KafkaService(Service):
         return self._java("kafka.Kafka", str(self.dir / "server.properties"))
 
     def healthy(self) -> bool:
+        if not port_accepts(LOOPBACK, self.settings.kafka_port):  # fail fast: the client retries for long
+            return False
         try:
             admin = KafkaAdminClient(bootstrap_servers=self.address(), request_timeout_ms=3000)
         except KafkaError:

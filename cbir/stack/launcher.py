@@ -44,6 +44,7 @@ class Stack:
     def up(self) -> dict[str, str]:
         """Start every service that is not running and wait until all are healthy; returns what was done."""
         resolve_jvm_deps(self.settings)
+        self.settings.save_ports()
         outcome: dict[str, str] = {}
         started: list[tuple[Service, ProcessRecord]] = []
         try:

@@ -1,5 +1,6 @@
 """Settings of the local stack, read from `CBIR_STACK_*` environment variables."""
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,26 @@ class StackSettings(BaseSettings):
     def cache_dir(self) -> Path:
         """Folder of the resolved JVM classpaths, one sub-folder per service."""
         return self.deploy_dir / "cache"
+
+    @property
+    def ports_file(self) -> Path:
+        """Where `up` records the ports it used, so `status` and `down` find the same services."""
+        return self.run_dir / "ports.json"
+
+    def port_fields(self) -> dict[str, int]:
+        """The port settings by name."""
+        return {name: value for name, value in self.model_dump().items() if name.endswith("_port")}
+
+    def save_ports(self) -> None:
+        """Record the ports of this run in the run folder."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.ports_file.write_text(json.dumps(self.port_fields()))
+
+    def with_saved_ports(self) -> "StackSettings":
+        """These settings with the ports recorded by the last `up` in the run folder, if any."""
+        if not self.ports_file.is_file():
+            return self
+        return self.model_copy(update=json.loads(self.ports_file.read_text()))
 
     def service_dir(self, service: str) -> Path:
         """Folder of one service's data and generated configuration inside the run folder."""

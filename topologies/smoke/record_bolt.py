@@ -11,7 +11,7 @@ def record_line(word: str, task: int) -> str:
     return f"{word.upper()}\t{task}\n"
 
 
-class RecordBolt(Bolt):  # type: ignore[misc]  # streamparse is untyped
+class RecordBolt(Bolt):
     """Appends record_line(word) to the file named by the topology config `smoke.output_path`."""
 
     outputs: list[str] = []

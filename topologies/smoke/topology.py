@@ -6,7 +6,7 @@ from topologies.smoke.record_bolt import RecordBolt
 from topologies.smoke.word_spout import WordSpout
 
 
-class SmokeTopology(Topology):  # type: ignore[misc]  # streamparse is untyped
+class SmokeTopology(Topology):
     """One Python spout, one Python bolt, shuffle grouping."""
 
     word_spout = WordSpout.spec(par=1)

@@ -7,7 +7,7 @@ from streamparse import Spout
 WORDS = ("shirt", "dress", "sneaker", "coat", "bag")
 
 
-class WordSpout(Spout):  # type: ignore[misc]  # streamparse is untyped
+class WordSpout(Spout):
     """Emits each word of the topology config `smoke.words` (default WORDS) once, with itself as tuple id."""
 
     outputs = ["word"]
