@@ -42,6 +42,7 @@ def _log_progress() -> None:
     """Show the launcher's progress messages, not those of the client libraries it uses."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("cbir").setLevel(logging.INFO)
+    logging.getLogger("kafka").setLevel(logging.ERROR)  # its health-check connections are noisy
 
 
 def _fail(error: StackError) -> None:
