@@ -67,6 +67,11 @@ class CatalogIndex:
                 f"{len(items)} items are in Milvus but not in Solr ({error}); retry the batch"
             ) from error
 
+    def flush(self) -> None:
+        """Make recent writes cheap to search (Milvus segment sealed) and visible to Solr queries."""
+        call_with_retry(self.vectors.flush, self.retry, "Milvus flush")
+        call_with_retry(self.metadata.refresh, self.retry, "Solr commit")
+
     def delete(self, ids: Sequence[str]) -> None:
         """Delete from both stores; Solr first, so a half-done delete leaves no hit without metadata."""
         call_with_retry(lambda: self.metadata.delete(ids), self.retry, "Solr delete")

@@ -234,6 +234,15 @@ class VectorStore:
         )
         return [[VectorHit(id=hit["id"], score=float(hit["distance"])) for hit in hits] for hits in results]
 
+    def flush(self) -> None:
+        """Seal the items written so far into an indexed segment.
+
+        Unflushed items sit in milvus-lite's memtable, which every search scans and re-indexes (a 10k-item
+        memtable costs ~200 ms per search, a flushed 10k collection ~25 ms): flush after a bulk load, and
+        periodically in a stream.
+        """
+        self._call("flush", lambda: self.client.flush(self.collection))
+
     def count(self) -> int:
         """How many items the collection holds."""
         rows = self._call(

@@ -75,7 +75,7 @@ class Stack:
         pid_file.remove()
         require_free_ports(service.name, LOOPBACK, service.ports())
         service.prepare()
-        record = spawn(service.argv(), service.log_path, cwd=service.dir)
+        record = spawn(service.argv(), service.log_path, cwd=service.dir, env=service.env())
         pid_file.write(record)
         logger.info("%s starting (PID %d), log %s", service.name, record.pid, service.log_path)
         return record

@@ -30,6 +30,10 @@ class MilvusService(Service):
             "--host", LOOPBACK, "--port", str(self.settings.milvus_port),
         ]  # fmt: skip
 
+    def env(self) -> dict[str, str]:
+        limit = self.settings.milvus_memtable_limit_mb * 1024 * 1024
+        return {"MILVUS_LITE_MEMTABLE_MEMORY_LIMIT_BYTES": str(limit)}
+
     def healthy(self) -> bool:
         if not port_accepts(LOOPBACK, self.settings.milvus_port):
             return False

@@ -36,6 +36,10 @@ class Service(ABC):
     def argv(self) -> list[str]:
         """The command line that runs the service in the foreground."""
 
+    def env(self) -> dict[str, str]:
+        """Environment variables the process needs besides the caller's."""
+        return {}
+
     @abstractmethod
     def healthy(self) -> bool:
         """Whether the service answers a real request right now."""

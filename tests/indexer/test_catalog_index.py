@@ -20,7 +20,7 @@ def test_a_write_reaches_both_stores(
     items = [make_item(n) for n in range(20)]
     index.upsert(items, unit_vectors(20))
     index.upsert(items, unit_vectors(20))  # a retried batch changes nothing
-    metadata_store.refresh()
+    index.flush()
     assert vector_store.count() == metadata_store.count() == 20
     index.delete([items[0].id])
     metadata_store.refresh()

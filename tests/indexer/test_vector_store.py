@@ -66,6 +66,13 @@ def test_batched_search_matches_single_searches(vector_store: VectorStore, fille
     ]
 
 
+def test_results_are_the_same_after_a_flush(vector_store: VectorStore, filled) -> None:
+    _, vectors = filled
+    before = vector_store.search(vectors[2], k=5)
+    vector_store.flush()
+    assert [hit.id for hit in vector_store.search(vectors[2], k=5)] == [hit.id for hit in before]
+
+
 def test_delete(vector_store: VectorStore, filled) -> None:
     items, _ = filled
     vector_store.delete([items[0].id, items[1].id, "f" * 64])
