@@ -10,6 +10,7 @@ from contextlib import ExitStack
 
 import pytest
 
+from cbir.stack.jvm import resolve_jvm_deps
 from cbir.stack.launcher import Stack
 from cbir.stack.settings import LOOPBACK, StackSettings
 
@@ -39,9 +40,16 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> StackSettings:
 
 
 @pytest.fixture(scope="session")
-def stack(stack_settings: StackSettings) -> Iterator[Stack]:
+def jvm_deps(stack_settings: StackSettings) -> StackSettings:
+    """The stack settings, once the JVM artifacts are in deploy/cache/ (Maven runs only if they are not)."""
+    resolve_jvm_deps(stack_settings)
+    return stack_settings
+
+
+@pytest.fixture(scope="session")
+def stack(jvm_deps: StackSettings) -> Iterator[Stack]:
     """The running stack; stopped (exactly the processes it started) at the end of the session."""
-    running = Stack(stack_settings)
+    running = Stack(jvm_deps)
     try:
         running.up()
         yield running

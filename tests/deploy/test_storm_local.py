@@ -26,11 +26,11 @@ def test_flux_definition_runs_python_components_with_this_venv() -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_tuples_flow_through_a_real_local_cluster(stack_settings: StackSettings, tmp_path: Path) -> None:
+def test_tuples_flow_through_a_real_local_cluster(jvm_deps: StackSettings, tmp_path: Path) -> None:
     """WordSpout -> RecordBolt in Storm's LocalCluster: every word arrives, processed by the Python bolt."""
     output = tmp_path / "recorded.tsv"
     record, log = run_local_topology(
-        stack_settings, SmokeTopology, "smoke", {"smoke.output_path": str(output)}, duration_s=120
+        jvm_deps, SmokeTopology, "smoke", {"smoke.output_path": str(output)}, duration_s=120
     )
     try:
         deadline = time.monotonic() + 90
