@@ -75,13 +75,14 @@ class KafkaService(Service):
         if (self.dir / "data" / "meta.properties").is_file():
             return
         logger.info("Formatting Kafka storage in %s", self.dir / "data")
-        result = subprocess.run(
-            self._java(
-                "kafka.tools.StorageTool", "format", "-t", new_cluster_id(),
-                "-c", str(self.dir / "server.properties"), "--ignore-formatted",
-            ),
-            capture_output=True, text=True, check=False,
+        storage_format = self._java(
+            "kafka.tools.StorageTool", "format", "-t", new_cluster_id(),
+            "-c", str(self.dir / "server.properties"), "--ignore-formatted",
         )  # fmt: skip
+        try:
+            result = subprocess.run(storage_format, capture_output=True, text=True, check=False)
+        except OSError as error:
+            raise ServiceStartFailed(f"cannot run {self.settings.java}: {error}") from error
         if result.returncode != 0:
             raise ServiceStartFailed(f"Kafka storage format failed:\n{result.stdout}{result.stderr}")
 

@@ -54,9 +54,7 @@ class Stack:
                 if record is not None:
                     started.append((service, record))
             for service, record in started:
-                wait_until(
-                    service.healthy, record, self.settings.start_timeout_s, service.name, service.log_path
-                )
+                self._wait_healthy(service, record)
         except StackError:
             for service, record in started:  # leave nothing half-started behind
                 stop(record, self.settings.stop_timeout_s)
@@ -70,7 +68,7 @@ class Stack:
         record = pid_file.read()
         if record is not None and record.is_alive():
             logger.info("%s already running (PID %d)", service.name, record.pid)
-            wait_until(service.healthy, record, self.settings.start_timeout_s, service.name, service.log_path)
+            self._wait_healthy(service, record)
             return None
         pid_file.remove()
         require_free_ports(service.name, LOOPBACK, service.ports())
@@ -79,6 +77,13 @@ class Stack:
         pid_file.write(record)
         logger.info("%s starting (PID %d), log %s", service.name, record.pid, service.log_path)
         return record
+
+    def _wait_healthy(self, service: Service, record: ProcessRecord) -> None:
+        """Wait until the service answers, failing early if it exits or reports that it cannot start."""
+        wait_until(
+            service.healthy, record, self.settings.start_timeout_s, service.name, service.log_path,
+            failed=service.startup_error,
+        )  # fmt: skip
 
     def down(self) -> dict[str, str]:
         """Stop exactly the processes this stack recorded; returns what was done per service."""

@@ -110,28 +110,40 @@ def spawn(argv: list[str], log_path: Path, cwd: Path, env: dict[str, str] | None
     """Start argv in its own session with stdout and stderr appended to log_path."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # not killed by the caller's Ctrl-C; stopped by `stack down`
-            env={**os.environ, **(env or {})},
-        )
+        try:
+            process = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # not killed by the caller's Ctrl-C; stopped by `stack down`
+                env={**os.environ, **(env or {})},
+            )
+        except OSError as error:
+            raise ServiceStartFailed(f"cannot run {argv[0]}: {error}") from error
     return ProcessRecord(pid=process.pid, argv=argv)
 
 
 def wait_until(
-    ready: Callable[[], bool], record: ProcessRecord, timeout_s: float, what: str, log_path: Path
+    ready: Callable[[], bool],
+    record: ProcessRecord,
+    timeout_s: float,
+    what: str,
+    log_path: Path,
+    failed: Callable[[], str | None] = lambda: None,
 ) -> None:
-    """Poll ready() until it is true; raise ServiceStartFailed if the process exits or time runs out."""
+    """Poll ready() until it is true; raise ServiceStartFailed if the process exits, failed() gives a reason,
+    or time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if ready():
             return
         if not record.is_alive():
             raise ServiceStartFailed(f"{what} exited during start-up; see {log_path}:\n{_tail(log_path)}")
+        reason = failed()
+        if reason is not None:
+            raise ServiceStartFailed(f"{what} cannot start: {reason}; see {log_path}")
         time.sleep(0.5)
     raise ServiceStartFailed(
         f"{what} not healthy after {timeout_s:.0f} s; see {log_path}:\n{_tail(log_path)}"

@@ -40,6 +40,10 @@ class Service(ABC):
         """Environment variables the process needs besides the caller's."""
         return {}
 
+    def startup_error(self) -> str | None:
+        """A reason the service will never become healthy (seen while starting), or None."""
+        return None
+
     @abstractmethod
     def healthy(self) -> bool:
         """Whether the service answers a real request right now."""

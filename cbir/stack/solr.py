@@ -49,6 +49,20 @@ class SolrService(Service):
             "-cp", classpath(s, "solr"), SOLR_MAIN, self._home, str(s.solr_port),
         ]  # fmt: skip
 
+    def startup_error(self) -> str | None:
+        """The core's initialisation failure (a broken configset): Solr keeps running, but never healthy."""
+        try:
+            response = httpx.get(
+                f"{self.address()}/admin/cores",
+                params={"action": "STATUS", "core": self.settings.solr_core, "wt": "json"},
+                timeout=3.0,
+            )
+            failures = response.json().get("initFailures", {})
+        except (httpx.HTTPError, ValueError):
+            return None
+        failure = failures.get(self.settings.solr_core)
+        return None if failure is None else f"core {self.settings.solr_core} failed to load: {failure}"
+
     def healthy(self) -> bool:
         try:
             response = httpx.get(f"{self.core_url()}/admin/ping", params={"wt": "json"}, timeout=3.0)

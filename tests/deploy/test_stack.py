@@ -10,11 +10,12 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from typer.testing import CliRunner
 
-from cbir.stack.errors import PortInUse
+from cbir.stack.errors import PortInUse, ServiceStartFailed
 from cbir.stack.launcher import Stack
-from cbir.stack.process import PidFile, ProcessRecord, spawn
+from cbir.stack.process import PidFile, ProcessRecord, port_accepts, port_is_free, spawn
 from cbir.stack.settings import LOOPBACK, StackSettings
 from cbir.stack_cli import stack_app
+from tests.integration_fixtures import free_ports
 
 pytestmark = pytest.mark.integration
 
@@ -93,8 +94,6 @@ def test_down_stops_exactly_the_recorded_processes(tmp_path: Path) -> None:
 
 
 def test_port_helpers_see_a_listening_socket() -> None:
-    from cbir.stack.process import port_accepts, port_is_free
-
     with socket.socket() as server:
         server.bind((LOOPBACK, 0))
         server.listen()
@@ -103,3 +102,25 @@ def test_port_helpers_see_a_listening_socket() -> None:
         assert port_accepts(LOOPBACK, port)
     time.sleep(0.1)
     assert port_is_free(LOOPBACK, port)
+
+
+def test_a_service_that_cannot_start_leaves_nothing_running(jvm_deps: StackSettings, tmp_path: Path) -> None:
+    """Solr with a core whose configset does not exist: up fails with Solr's reason, stops what it started."""
+    milvus_port, solr_port = free_ports(2)
+    broken = jvm_deps.model_copy(
+        update={
+            "run_dir": tmp_path,
+            "solr_core": "no_such_configset",
+            "solr_port": solr_port,
+            "milvus_port": milvus_port,
+            "start_timeout_s": 60.0,
+        }
+    )
+    stack = Stack(broken)
+    stack.services = [service for service in stack.services if service.name != "kafka"]  # spare a JVM
+    with pytest.raises(
+        ServiceStartFailed, match="solr cannot start: core no_such_configset failed to load: .*solr.log"
+    ):
+        stack.up()
+    assert not list((tmp_path / "pids").iterdir())
+    assert port_is_free(LOOPBACK, milvus_port) and port_is_free(LOOPBACK, solr_port)
