@@ -64,9 +64,7 @@ def synthetic_catalog(count: int, dim: int, seed: int = 0) -> tuple[list[Catalog
     return items, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def upsert_rate(
-    write: Callable[[Sequence[CatalogItem]], None], items: Sequence[CatalogItem], batch: int
-) -> float:
+def upsert_rate(write: Callable[[Sequence[CatalogItem]], None], items: Sequence[CatalogItem], batch: int) -> float:
     """Items per second when writing items in calls of batch items each."""
     started = time.perf_counter()
     for start in range(0, len(items), batch):
@@ -111,9 +109,7 @@ def upsert_rates(settings: IndexerSettings, dim: int, batch: int, count: int) ->
     """Items per second into Milvus and into Solr, writing count items in calls of batch items."""
     items, vectors = synthetic_catalog(count, dim, seed=batch)
     row_of = {item.id: n for n, item in enumerate(items)}
-    vector_store = VectorStore.connect(
-        settings.milvus_uri, f"{BENCH_MODEL}_upsert_{batch}", dim, batch_size=batch
-    )
+    vector_store = VectorStore.connect(settings.milvus_uri, f"{BENCH_MODEL}_upsert_{batch}", dim, batch_size=batch)
     metadata = MetadataStore.connect(settings.solr_core_url, batch_size=batch)
 
     def write_vectors(chunk: Sequence[CatalogItem]) -> None:
@@ -149,9 +145,7 @@ def bench_searches(settings: IndexerSettings, size: int, dim: int, queries: int)
         probe = itertools.cycle(probes[:queries])
         single = latency_ms(lambda: store.search(next(probe), 10, selective), queries)
         unfiltered = latency_ms(lambda: store.search(next(probe), 10), queries)
-        batched = latency_ms(
-            lambda: store.search_batch(probes[:QUERY_BATCH], 10, selective), max(queries // 10, 20)
-        )
+        batched = latency_ms(lambda: store.search_batch(probes[:QUERY_BATCH], 10, selective), max(queries // 10, 20))
     finally:
         store.drop()
     return {

@@ -16,13 +16,9 @@ from cbir.stack.jvm import resolve_jvm_deps
 from cbir.stack.launcher import Stack
 from cbir.stack.settings import StackSettings
 
-stack_app = typer.Typer(
-    help="Run Kafka, Solr and Milvus locally on 127.0.0.1 (no Docker).", no_args_is_help=True
-)
+stack_app = typer.Typer(help="Run Kafka, Solr and Milvus locally on 127.0.0.1 (no Docker).", no_args_is_help=True)
 
-RunDir = Annotated[
-    Path | None, typer.Option(help="Run folder for logs, data and PIDs [env CBIR_STACK_RUN_DIR]")
-]
+RunDir = Annotated[Path | None, typer.Option(help="Run folder for logs, data and PIDs [env CBIR_STACK_RUN_DIR]")]
 
 
 def _settings(run_dir: Path | None, **ports: int | None) -> StackSettings:
@@ -70,9 +66,7 @@ def up(
     kafka_port: Annotated[int | None, typer.Option(help="[env CBIR_STACK_KAFKA_PORT, default 9092]")] = None,
     kafka_controller_port: Annotated[int | None, typer.Option(help="[default 9093]")] = None,
     solr_port: Annotated[int | None, typer.Option(help="[env CBIR_STACK_SOLR_PORT, default 8983]")] = None,
-    milvus_port: Annotated[
-        int | None, typer.Option(help="[env CBIR_STACK_MILVUS_PORT, default 19530]")
-    ] = None,
+    milvus_port: Annotated[int | None, typer.Option(help="[env CBIR_STACK_MILVUS_PORT, default 19530]")] = None,
 ) -> None:
     """Start Kafka, Solr and Milvus (those not running yet) and wait until they are healthy."""
     _log_progress()

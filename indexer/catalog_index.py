@@ -19,9 +19,7 @@ logger = logging.getLogger(__name__)
 class CatalogIndex:
     """Writes go to Milvus then Solr; a write is complete only when both have it, and is safe to repeat."""
 
-    def __init__(
-        self, vectors: VectorStore, metadata: MetadataStore, retry: RetryPolicy | None = None
-    ) -> None:
+    def __init__(self, vectors: VectorStore, metadata: MetadataStore, retry: RetryPolicy | None = None) -> None:
         self.vectors = vectors
         self.metadata = metadata
         self.retry = retry or RetryPolicy()
@@ -56,9 +54,7 @@ class CatalogIndex:
         """Write items and their (N, D) vectors to both stores; IncompleteWrite if only Milvus has them."""
         wrong_version = {item.model_version for item in items} - {self.vectors.model_version}
         if wrong_version:
-            raise ValueError(
-                f"items of model {sorted(wrong_version)} sent to the {self.vectors.model_version} index"
-            )
+            raise ValueError(f"items of model {sorted(wrong_version)} sent to the {self.vectors.model_version} index")
         call_with_retry(lambda: self.vectors.upsert(items, vectors), self.retry, "Milvus upsert")
         try:
             call_with_retry(lambda: self.metadata.add(items), self.retry, "Solr add")

@@ -31,9 +31,7 @@ class CatalogItem(BaseModel):
     source_site: str = Field(min_length=1, max_length=128)
     crawled_at: AwareDatetime
     in_stock: bool = True
-    model_version: str = Field(
-        min_length=1, max_length=128, description="embedder checkpoint that made the vector"
-    )
+    model_version: str = Field(min_length=1, max_length=128, description="embedder checkpoint that made the vector")
 
     @field_validator("crawled_at")
     @classmethod

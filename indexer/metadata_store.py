@@ -128,9 +128,7 @@ class MetadataStore:
         found: dict[str, CatalogItem] = {}
         for batch in _batches(ids, self.batch_size):
             # `ids` (not `id`) so that Solr answers with a doc list even for one id; item ids have no commas.
-            results = self._call(
-                "get", partial(self.solr.search, "", search_handler="get", ids=",".join(batch))
-            )
+            results = self._call("get", partial(self.solr.search, "", search_handler="get", ids=",".join(batch)))
             found.update({doc["id"]: from_solr_document(doc) for doc in results.docs})
         return found
 

@@ -24,9 +24,7 @@ class RetryPolicy:
 
     def delays(self) -> list[float]:
         """The waits between consecutive attempts."""
-        return [
-            min(self.initial_delay_s * self.multiplier**n, self.max_delay_s) for n in range(self.attempts - 1)
-        ]
+        return [min(self.initial_delay_s * self.multiplier**n, self.max_delay_s) for n in range(self.attempts - 1)]
 
 
 def call_with_retry(operation: Callable[[], T], policy: RetryPolicy, what: str) -> T:

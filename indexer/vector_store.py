@@ -108,9 +108,7 @@ class VectorStore:
         self.collection = collection_name(collection_prefix, model_version, dim)
 
     @classmethod
-    def connect(
-        cls, uri: str, model_version: str, dim: int, timeout_s: float = 10.0, **kwargs: Any
-    ) -> "VectorStore":
+    def connect(cls, uri: str, model_version: str, dim: int, timeout_s: float = 10.0, **kwargs: Any) -> "VectorStore":
         """Connect to Milvus at uri and make sure the collection exists and is loaded."""
         try:
             client = MilvusClient(uri=uri, timeout=timeout_s)
@@ -133,15 +131,11 @@ class VectorStore:
     def ensure_collection(self) -> None:
         """Create the collection and its indexes if missing, check its dimension, and load it."""
         if not self._call("has_collection", lambda: self.client.has_collection(self.collection)):
-            logger.info(
-                "Creating Milvus collection %s (%s, %s)", self.collection, self.index.index_type, self.dim
-            )
+            logger.info("Creating Milvus collection %s (%s, %s)", self.collection, self.index.index_type, self.dim)
             self._call("create_collection", self._create_collection)
         existing_dim = self._collection_dim()
         if existing_dim != self.dim:
-            raise DimensionMismatch(
-                f"collection {self.collection} holds {existing_dim}-d vectors, not {self.dim}-d"
-            )
+            raise DimensionMismatch(f"collection {self.collection} holds {existing_dim}-d vectors, not {self.dim}-d")
         self._call("load_collection", lambda: self.client.load_collection(self.collection))
 
     def _create_collection(self) -> None:
@@ -166,9 +160,7 @@ class VectorStore:
 
     def _collection_dim(self) -> int:
         """The vector dimension of the existing collection."""
-        description = self._call(
-            "describe_collection", lambda: self.client.describe_collection(self.collection)
-        )
+        description = self._call("describe_collection", lambda: self.client.describe_collection(self.collection))
         vector = next(f for f in description["fields"] if f["name"] == VECTOR_FIELD)
         return int(vector["params"]["dim"])
 
@@ -204,9 +196,7 @@ class VectorStore:
         found: dict[str, NDArray[np.float32]] = {}
         for batch in _batches(len(ids), self.batch_size):
             chunk = list(ids[batch])
-            rows = self._call(
-                "get", partial(self.client.get, self.collection, ids=chunk, output_fields=[VECTOR_FIELD])
-            )
+            rows = self._call("get", partial(self.client.get, self.collection, ids=chunk, output_fields=[VECTOR_FIELD]))
             found.update({row["id"]: np.asarray(row[VECTOR_FIELD], dtype=np.float32) for row in rows})
         return found
 
@@ -245,9 +235,7 @@ class VectorStore:
 
     def count(self) -> int:
         """How many items the collection holds."""
-        rows = self._call(
-            "count", lambda: self.client.query(self.collection, filter="", output_fields=["count(*)"])
-        )
+        rows = self._call("count", lambda: self.client.query(self.collection, filter="", output_fields=["count(*)"]))
         return int(rows[0]["count(*)"])
 
     def drop(self) -> None:

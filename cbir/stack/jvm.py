@@ -63,9 +63,7 @@ def resolve_jvm_deps(settings: StackSettings, force: bool = False) -> bool:
     command = [settings.mvn, "-B", "-q", *maven_properties(read_versions(settings.deploy_dir)), "package"]
     logger.info("Resolving JVM artifacts: %s", " ".join(command))
     try:
-        result = subprocess.run(
-            command, cwd=settings.deploy_dir / "jvm", capture_output=True, text=True, check=False
-        )
+        result = subprocess.run(command, cwd=settings.deploy_dir / "jvm", capture_output=True, text=True, check=False)
     except FileNotFoundError as error:
         raise JvmDepsUnavailable(f"Maven ({settings.mvn}) is not installed: {error}") from error
     if result.returncode != 0:

@@ -145,9 +145,7 @@ def wait_until(
         if reason is not None:
             raise ServiceStartFailed(f"{what} cannot start: {reason}; see {log_path}")
         time.sleep(0.5)
-    raise ServiceStartFailed(
-        f"{what} not healthy after {timeout_s:.0f} s; see {log_path}:\n{_tail(log_path)}"
-    )
+    raise ServiceStartFailed(f"{what} not healthy after {timeout_s:.0f} s; see {log_path}:\n{_tail(log_path)}")
 
 
 def _tail(path: Path, lines: int = 15) -> str:

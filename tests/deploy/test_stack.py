@@ -32,9 +32,7 @@ def test_status_command_prints_json(stack: Stack) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert set(report) == {"kafka", "solr", "milvus"}
-    assert (
-        report["solr"]["address"] == f"http://127.0.0.1:{stack.settings.solr_port}/solr"
-    )  # ports recorded by up
+    assert report["solr"]["address"] == f"http://127.0.0.1:{stack.settings.solr_port}/solr"  # ports recorded by up
     assert report["solr"]["pid"] == stack.status()[1].pid
     assert all(service["healthy"] for service in report.values())
 
@@ -51,9 +49,7 @@ def test_a_port_clash_names_the_port_and_the_setting(stack: Stack, tmp_path: Pat
         kafka_port=stack.settings.kafka_port,
         kafka_controller_port=stack.settings.kafka_port + 1,
     )
-    with pytest.raises(
-        PortInUse, match=rf"kafka: port 127.0.0.1:{stack.settings.kafka_port} .*CBIR_STACK_KAFKA_PORT"
-    ):
+    with pytest.raises(PortInUse, match=rf"kafka: port 127.0.0.1:{stack.settings.kafka_port} .*CBIR_STACK_KAFKA_PORT"):
         Stack(clashing).up()
     assert not (tmp_path / "pids" / "kafka.json").exists()
 

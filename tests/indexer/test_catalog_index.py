@@ -13,9 +13,7 @@ pytestmark = pytest.mark.integration
 FAST = RetryPolicy(attempts=2, initial_delay_s=0.05)
 
 
-def test_a_write_reaches_both_stores(
-    vector_store: VectorStore, metadata_store: MetadataStore, make_item
-) -> None:
+def test_a_write_reaches_both_stores(vector_store: VectorStore, metadata_store: MetadataStore, make_item) -> None:
     index = CatalogIndex(vector_store, metadata_store, FAST)
     items = [make_item(n) for n in range(20)]
     index.upsert(items, unit_vectors(20))
@@ -39,9 +37,7 @@ def test_solr_down_reports_an_incomplete_write_that_can_be_retried(
     assert vector_store.count() == 3
 
 
-def test_wrong_dimension_writes_nothing(
-    vector_store: VectorStore, metadata_store: MetadataStore, make_item
-) -> None:
+def test_wrong_dimension_writes_nothing(vector_store: VectorStore, metadata_store: MetadataStore, make_item) -> None:
     with pytest.raises(DimensionMismatch):
         CatalogIndex(vector_store, metadata_store, FAST).upsert([make_item(0)], unit_vectors(1, dim=DIM * 2))
     assert metadata_store.get([make_item(0).id]) == {}
@@ -52,6 +48,4 @@ def test_items_of_another_model_are_refused(
     vector_store: VectorStore, metadata_store: MetadataStore, make_item
 ) -> None:
     with pytest.raises(ValueError, match="model"):
-        CatalogIndex(vector_store, metadata_store, FAST).upsert(
-            [make_item(0, model_version="other")], unit_vectors(1)
-        )
+        CatalogIndex(vector_store, metadata_store, FAST).upsert([make_item(0, model_version="other")], unit_vectors(1))

@@ -84,7 +84,5 @@ def test_delete(metadata_store: MetadataStore, filled) -> None:
 
 
 def test_solr_down_is_a_clear_error(dead_port: int) -> None:
-    with pytest.raises(
-        StoreUnavailable, match=f"Solr ping at http://127.0.0.1:{dead_port}/solr/catalog failed"
-    ):
+    with pytest.raises(StoreUnavailable, match=f"Solr ping at http://127.0.0.1:{dead_port}/solr/catalog failed"):
         MetadataStore.connect(f"http://127.0.0.1:{dead_port}/solr/catalog", timeout_s=2)

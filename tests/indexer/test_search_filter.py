@@ -7,12 +7,8 @@ from indexer.vector_store import collection_name, milvus_expression
 
 
 def test_milvus_expression_quotes_values_as_data() -> None:
-    expression = milvus_expression(
-        SearchFilter(brand=["AND (x:*)", 'say "hi" \\'], price_max=20, in_stock=True)
-    )
-    assert expression == (
-        'brand in ["AND (x:*)", "say \\"hi\\" \\\\"] and price <= 20.0 and in_stock == true'
-    )
+    expression = milvus_expression(SearchFilter(brand=["AND (x:*)", 'say "hi" \\'], price_max=20, in_stock=True))
+    assert expression == ('brand in ["AND (x:*)", "say \\"hi\\" \\\\"] and price <= 20.0 and in_stock == true')
 
 
 def test_solr_filter_queries_quote_values_as_data() -> None:

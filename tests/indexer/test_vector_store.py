@@ -13,9 +13,7 @@ pytestmark = pytest.mark.integration
 def filled(vector_store: VectorStore, make_item):
     """Ten items: even ones are blue Acme shirts in stock, odd ones red 'AND (x:*)' dresses out of stock."""
     items = [
-        make_item(n)
-        if n % 2 == 0
-        else make_item(n, brand="AND (x:*)", category="dress", colour="red", in_stock=False)
+        make_item(n) if n % 2 == 0 else make_item(n, brand="AND (x:*)", category="dress", colour="red", in_stock=False)
         for n in range(10)
     ]
     vectors = unit_vectors(len(items))
