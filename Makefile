@@ -6,7 +6,8 @@ CATALOG ?= ../shared/datasets/clothing-small
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed clean
+.PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed bench-stores \
+	jvm-deps stack-up stack-down stack-status clean
 
 install: $(STAMP) $(FASHION_MNIST)
 
@@ -48,6 +49,21 @@ ablation: install
 
 bench-embed: install
 	$(BIN)/python bench/embed.py --model models/catalog.pt --catalog $(CATALOG)/test
+
+jvm-deps: install  ## the pinned Kafka, Solr and Storm jars into deploy/cache/ (skipped when current)
+	$(BIN)/cbir stack deps
+
+stack-up: install  ## Kafka, Solr and Milvus on 127.0.0.1, health-checked
+	$(BIN)/cbir stack up
+
+stack-down:  ## stop exactly the processes stack-up started
+	$(BIN)/cbir stack down
+
+stack-status:
+	$(BIN)/cbir stack status
+
+bench-stores: install  ## needs `make stack-up`
+	$(BIN)/python -m bench.stores --sizes 10000,100000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,11 +9,14 @@ from typing import Annotated
 
 import typer
 
+from cbir.stack_cli import stack_app
+
 app = typer.Typer(
     help="CBIR for fashion e-commerce: train and evaluate the CBIR-GAN embedder, embed images, run the demo.",
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(stack_app, name="stack")
 
 
 @app.callback()

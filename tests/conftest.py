@@ -13,6 +13,9 @@ from embedder.data.dataset import LabelledImages
 from embedder.training import Trainer
 from tests.synthetic import COLOURS, coloured_image, tiny_model_config
 
+# The real stack (Kafka, Solr, Milvus), started once per session for the integration tests.
+pytest_plugins = ["tests.integration_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def synthetic_images() -> LabelledImages:

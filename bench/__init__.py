@@ -1,0 +1,1 @@
+"""Benchmarks that inform design choices; each prints a table and writes JSON to reports/."""

@@ -1,0 +1,188 @@
+"""Benchmark of the two stores: upsert throughput (Milvus, Solr) and filtered top-10 search latency (Milvus).
+
+Needs a running stack (`make stack-up`); the stores are found through the indexer settings
+(CBIR_INDEXER_MILVUS_URI, CBIR_INDEXER_SOLR_CORE_URL). Writes only to collections named `catalog_bench_*` and
+to Solr documents with model_version `bench`, and removes them afterwards.
+
+    .venv/bin/python -m bench.stores --sizes 10000,100000 --out reports/bench_stores.json
+"""
+
+import itertools
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from indexer.item import CatalogItem, item_id_for_image
+from indexer.metadata_store import MetadataStore
+from indexer.search_filter import SearchFilter
+from indexer.settings import IndexerSettings
+from indexer.vector_store import VectorIndexConfig, VectorStore
+
+CATEGORIES = [f"category-{i}" for i in range(10)]
+BRANDS = [f"brand-{i}" for i in range(50)]
+COLOURS = ["black", "white", "red", "blue", "green", "grey", "beige", "pink", "brown", "navy"]
+BATCH_SIZES = (1, 64, 512)
+QUERY_BATCH = 50
+BENCH_MODEL = "bench"
+
+app = typer.Typer(add_completion=False)
+
+
+def synthetic_catalog(count: int, dim: int, seed: int = 0) -> tuple[list[CatalogItem], NDArray[np.float32]]:
+    """count items with random facets and prices, and their random unit vectors (count, dim)."""
+    rng = np.random.default_rng(seed)
+    crawled = datetime(2026, 1, 1, tzinfo=UTC)
+    items = [
+        CatalogItem(
+            id=item_id_for_image(f"bench-{seed}-{n}".encode()),
+            product_id=f"P{n}",
+            title=f"Synthetic product {n}",
+            brand=BRANDS[int(rng.integers(len(BRANDS)))],
+            category=CATEGORIES[int(rng.integers(len(CATEGORIES)))],
+            colour=COLOURS[int(rng.integers(len(COLOURS)))],
+            price=float(rng.uniform(5, 300)),
+            currency="EUR",
+            product_url=f"https://bench.example/p/{n}",
+            image_url=f"https://bench.example/i/{n}.jpg",
+            source_site="bench.example",
+            crawled_at=crawled,
+            in_stock=bool(rng.random() < 0.8),
+            model_version=BENCH_MODEL,
+        )
+        for n in range(count)
+    ]
+    vectors = rng.normal(size=(count, dim)).astype(np.float32)
+    return items, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def upsert_rate(write: Callable[[Sequence[CatalogItem]], None], items: Sequence[CatalogItem], batch: int) -> float:
+    """Items per second when writing items in calls of batch items each."""
+    started = time.perf_counter()
+    for start in range(0, len(items), batch):
+        write(items[start : start + batch])
+    return len(items) / (time.perf_counter() - started)
+
+
+def latency_ms(call: Callable[[], object], repeats: int) -> dict[str, float]:
+    """p50 and p99 of call's wall time in milliseconds over repeats runs (after two warm-up calls)."""
+    call(), call()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return {"p50_ms": float(np.percentile(times, 50)), "p99_ms": float(np.percentile(times, 99))}
+
+
+def wait_until_settled(search: Callable[[], object], timeout_s: float = 300.0) -> float:
+    """Seconds until search latency stops improving: milvus-lite compacts and indexes in the background
+    after a flush, and its describe_index always says "Finished", so latency is the only signal."""
+    started = time.perf_counter()
+    readings: list[float] = []
+    while time.perf_counter() - started < timeout_s:
+        readings.append(latency_ms(search, 5)["p50_ms"])
+        if len(readings) >= 4 and min(readings[-3:]) > 0.85 * min(readings[:-3]):
+            break
+        time.sleep(5)
+    return time.perf_counter() - started
+
+
+def bench_upserts(settings: IndexerSettings, dim: int, items_per_size: int) -> list[dict[str, Any]]:
+    """Upsert throughput of each store at each batch size."""
+    rows = []
+    for batch in BATCH_SIZES:
+        rows.append(upsert_rates(settings, dim, batch, count=min(items_per_size, max(batch * 20, 500))))
+        logging.info("upsert batch %d: %s", batch, rows[-1])
+    return rows
+
+
+def upsert_rates(settings: IndexerSettings, dim: int, batch: int, count: int) -> dict[str, Any]:
+    """Items per second into Milvus and into Solr, writing count items in calls of batch items."""
+    items, vectors = synthetic_catalog(count, dim, seed=batch)
+    row_of = {item.id: n for n, item in enumerate(items)}
+    vector_store = VectorStore.connect(settings.milvus_uri, f"{BENCH_MODEL}_upsert_{batch}", dim, batch_size=batch)
+    metadata = MetadataStore.connect(settings.solr_core_url, batch_size=batch)
+
+    def write_vectors(chunk: Sequence[CatalogItem]) -> None:
+        vector_store.upsert(chunk, vectors[[row_of[item.id] for item in chunk]])
+
+    try:
+        milvus = upsert_rate(write_vectors, items, batch)
+        solr = upsert_rate(metadata.add, items, batch)
+    finally:
+        vector_store.drop()
+        metadata.solr.delete(q=f"model_version:{BENCH_MODEL}", commit=True)
+    return {"batch": batch, "items": count, "milvus_items_per_s": milvus, "solr_items_per_s": solr}
+
+
+def bench_searches(settings: IndexerSettings, size: int, dim: int, queries: int) -> dict[str, Any]:
+    """Filtered top-10 latency at one collection size: single queries, and QUERY_BATCH queries per call."""
+    items, vectors = synthetic_catalog(size, dim, seed=size)
+    store = VectorStore.connect(
+        settings.milvus_uri, f"{BENCH_MODEL}_search_{size}", dim, index=VectorIndexConfig(), batch_size=512
+    )
+    try:
+        started = time.perf_counter()
+        for start in tqdm(range(0, size, 512), desc=f"load {size}", unit="batch", leave=False):
+            store.upsert(items[start : start + 512], vectors[start : start + 512])
+        load_s = time.perf_counter() - started
+        probes = np.random.default_rng(1).normal(size=(queries + QUERY_BATCH, dim)).astype(np.float32)
+        unflushed = latency_ms(lambda: store.search(probes[0], 10), 10)
+        started = time.perf_counter()
+        store.flush()
+        flush_s = time.perf_counter() - started
+        settle_s = wait_until_settled(lambda: store.search(probes[0], 10))
+        selective = SearchFilter(category=[CATEGORIES[0]], price_max=150.0, in_stock=True)  # ~4% of items
+        probe = itertools.cycle(probes[:queries])
+        single = latency_ms(lambda: store.search(next(probe), 10, selective), queries)
+        unfiltered = latency_ms(lambda: store.search(next(probe), 10), queries)
+        batched = latency_ms(lambda: store.search_batch(probes[:QUERY_BATCH], 10, selective), max(queries // 10, 20))
+    finally:
+        store.drop()
+    return {
+        "items": size,
+        "load_items_per_s": size / load_s,
+        "flush_s": flush_s,
+        "settle_after_flush_s": settle_s,
+        "single_unfiltered_before_flush": unflushed,
+        "single_filtered": single,
+        "single_unfiltered": unfiltered,
+        f"batched_filtered_{QUERY_BATCH}_per_call": batched,
+        "batched_filtered_per_query_p50_ms": batched["p50_ms"] / QUERY_BATCH,
+    }
+
+
+@app.command()
+def main(
+    sizes: Annotated[str, typer.Option(help="Collection sizes for the search benchmark")] = "10000,100000",
+    dim: Annotated[int, typer.Option(help="Vector dimension")] = 128,
+    queries: Annotated[int, typer.Option(help="Timed single queries per size")] = 300,
+    items_per_size: Annotated[int, typer.Option(help="Most items per upsert batch-size run")] = 10240,
+    out: Annotated[Path, typer.Option(help="JSON report")] = Path("reports/bench_stores.json"),
+    upserts: Annotated[bool, typer.Option(help="Also measure upsert throughput (needs Solr)")] = True,
+) -> None:
+    """Run the benchmark against the running stack and write the report."""
+    logging.basicConfig(level=logging.WARNING)
+    settings = IndexerSettings()
+    report = {
+        "milvus_uri": settings.milvus_uri,
+        "dim": dim,
+        "upserts": bench_upserts(settings, dim, items_per_size) if upserts else [],
+        "searches": [bench_searches(settings, int(size), dim, queries) for size in sizes.split(",")],
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    app()

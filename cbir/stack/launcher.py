@@ -1,0 +1,117 @@
+"""Start, stop and inspect the local stack (Kafka, Solr, Milvus on 127.0.0.1); PIDs kept in the run folder."""
+
+import logging
+from dataclasses import asdict, dataclass
+
+from cbir.stack.errors import StackError
+from cbir.stack.jvm import resolve_jvm_deps
+from cbir.stack.kafka import KafkaService
+from cbir.stack.milvus import MilvusService
+from cbir.stack.process import PidFile, ProcessRecord, require_free_ports, spawn, stop, wait_until
+from cbir.stack.service import Service
+from cbir.stack.settings import LOOPBACK, StackSettings
+from cbir.stack.solr import SolrService
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What `cbir stack status` reports for one service."""
+
+    name: str
+    address: str
+    pid: int | None
+    running: bool
+    healthy: bool
+
+    def as_dict(self) -> dict[str, object]:
+        """The status as plain JSON-ready data."""
+        return asdict(self)
+
+
+class Stack:
+    """The services of the local stack, started and stopped together."""
+
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
+        self.services: list[Service] = [
+            KafkaService(settings),
+            SolrService(settings),
+            MilvusService(settings),
+        ]
+
+    def up(self) -> dict[str, str]:
+        """Start every service that is not running and wait until all are healthy; returns what was done."""
+        resolve_jvm_deps(self.settings)
+        self.settings.save_ports()
+        outcome: dict[str, str] = {}
+        started: list[tuple[Service, ProcessRecord]] = []
+        try:
+            for service in self.services:
+                record = self._start(service)
+                outcome[service.name] = "already running" if record is None else "started"
+                if record is not None:
+                    started.append((service, record))
+            for service, record in started:
+                self._wait_healthy(service, record)
+        except StackError:
+            for service, record in started:  # leave nothing half-started behind
+                stop(record, self.settings.stop_timeout_s)
+                PidFile(self.settings.run_dir, service.name).remove()
+            raise
+        return outcome
+
+    def _start(self, service: Service) -> ProcessRecord | None:
+        """Spawn one service unless the process recorded for it is still alive (then return None)."""
+        pid_file = PidFile(self.settings.run_dir, service.name)
+        record = pid_file.read()
+        if record is not None and record.is_alive():
+            logger.info("%s already running (PID %d)", service.name, record.pid)
+            self._wait_healthy(service, record)
+            return None
+        pid_file.remove()
+        require_free_ports(service.name, LOOPBACK, service.ports())
+        service.prepare()
+        record = spawn(service.argv(), service.log_path, cwd=service.dir, env=service.env())
+        pid_file.write(record)
+        logger.info("%s starting (PID %d), log %s", service.name, record.pid, service.log_path)
+        return record
+
+    def _wait_healthy(self, service: Service, record: ProcessRecord) -> None:
+        """Wait until the service answers, failing early if it exits or reports that it cannot start."""
+        wait_until(
+            service.healthy, record, self.settings.start_timeout_s, service.name, service.log_path,
+            failed=service.startup_error,
+        )  # fmt: skip
+
+    def down(self) -> dict[str, str]:
+        """Stop exactly the processes this stack recorded; returns what was done per service."""
+        outcome = {}
+        for service in reversed(self.services):
+            pid_file = PidFile(self.settings.run_dir, service.name)
+            record = pid_file.read()
+            if record is None:
+                outcome[service.name] = "not started"
+                continue
+            outcome[service.name] = "stopped" if record.is_alive() else "was not running"
+            stop(record, self.settings.stop_timeout_s)
+            pid_file.remove()
+        return outcome
+
+    def status(self) -> list[ServiceStatus]:
+        """Address, PID and health of each service."""
+        statuses = []
+        for service in self.services:
+            record = PidFile(self.settings.run_dir, service.name).read()
+            running = record is not None and record.is_alive()
+            statuses.append(
+                ServiceStatus(
+                    name=service.name,
+                    address=service.address(),
+                    pid=record.pid if record is not None else None,
+                    running=running,
+                    healthy=service.healthy(),
+                )
+            )
+        return statuses

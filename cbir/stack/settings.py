@@ -1,0 +1,68 @@
+"""Settings of the local stack, read from `CBIR_STACK_*` environment variables."""
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK = "127.0.0.1"
+
+
+class StackSettings(BaseSettings):
+    """Where the stack keeps its files, which ports it listens on, and how long it waits."""
+
+    model_config = SettingsConfigDict(env_prefix="CBIR_STACK_")
+
+    run_dir: Path = Path("run")
+    deploy_dir: Path = REPO_ROOT / "deploy"
+    kafka_port: int = Field(default=9092, ge=1, le=65535)
+    kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
+    solr_port: int = Field(default=8983, ge=1, le=65535)
+    milvus_port: int = Field(default=19530, ge=1, le=65535)
+    solr_core: str = "catalog"
+    # milvus-lite keeps unflushed rows in a memtable that every search scans; a small one bounds that cost.
+    milvus_memtable_limit_mb: int = Field(default=16, ge=1)
+    java: str = "java"
+    mvn: str = "mvn"
+    # Small heaps and C1 only: quick start and little CPU, which suits tests and a laptop.
+    jvm_opts: list[str] = ["-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
+    start_timeout_s: float = 120.0
+    stop_timeout_s: float = 30.0
+
+    @property
+    def cache_dir(self) -> Path:
+        """Folder of the resolved JVM classpaths, one sub-folder per service."""
+        return self.deploy_dir / "cache"
+
+    @property
+    def ports_file(self) -> Path:
+        """Where `up` records the ports it used, so `status` and `down` find the same services."""
+        return self.run_dir / "ports.json"
+
+    def port_fields(self) -> dict[str, int]:
+        """The port settings by name."""
+        return {name: value for name, value in self.model_dump().items() if name.endswith("_port")}
+
+    def save_ports(self) -> None:
+        """Record the ports of this run in the run folder."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.ports_file.write_text(json.dumps(self.port_fields()))
+
+    def with_saved_ports(self) -> "StackSettings":
+        """These settings with the ports recorded by the last `up` in the run folder, if any."""
+        if not self.ports_file.is_file():
+            return self
+        return self.model_copy(update=json.loads(self.ports_file.read_text()))
+
+    def service_dir(self, service: str) -> Path:
+        """Folder of one service's data and generated configuration inside the run folder."""
+        return self.run_dir.resolve() / service
+
+
+@lru_cache
+def get_stack_settings() -> StackSettings:
+    """The settings read once from the environment."""
+    return StackSettings()

@@ -1,0 +1,40 @@
+"""The catalog item: one product photo as indexed in Milvus (vector + filters) and Solr (metadata)."""
+
+import hashlib
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+ITEM_ID_LENGTH = 64
+
+
+def item_id_for_image(image: bytes) -> str:
+    """The item id of an image: the SHA-256 of its bytes, so re-publishing the same photo overwrites it."""
+    return hashlib.sha256(image).hexdigest()
+
+
+class CatalogItem(BaseModel):
+    """One catalog photo and the product it shows. Field names are those of the Solr schema."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(pattern=r"^[0-9a-f]{64}$", description="item_id_for_image() of the photo")
+    product_id: str = Field(min_length=1, max_length=256)
+    title: str = Field(min_length=1, max_length=1000)
+    brand: str = Field(min_length=1, max_length=256)
+    category: str = Field(min_length=1, max_length=128)
+    colour: str = Field(min_length=1, max_length=64)
+    price: float = Field(ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+    product_url: str = Field(pattern=r"^https?://", max_length=2048)
+    image_url: str = Field(pattern=r"^https?://", max_length=2048)
+    source_site: str = Field(min_length=1, max_length=128)
+    crawled_at: AwareDatetime
+    in_stock: bool = True
+    model_version: str = Field(min_length=1, max_length=128, description="embedder checkpoint that made the vector")
+
+    @field_validator("crawled_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        """Store every time in UTC (Solr dates are UTC)."""
+        return value.astimezone(UTC)

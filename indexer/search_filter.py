@@ -1,0 +1,34 @@
+"""The filters a search can apply, shared by the vector store (Milvus) and the metadata store (Solr)."""
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class SearchFilter(BaseModel):
+    """Restrict results to items matching every given condition; a list matches any of its values."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    category: list[str] | None = Field(default=None, min_length=1)
+    brand: list[str] | None = Field(default=None, min_length=1)
+    colour: list[str] | None = Field(default=None, min_length=1)
+    source_site: list[str] | None = Field(default=None, min_length=1)
+    price_min: float | None = Field(default=None, ge=0)
+    price_max: float | None = Field(default=None, ge=0)
+    in_stock: bool | None = None
+
+    @model_validator(mode="after")
+    def _price_range_ordered(self) -> "SearchFilter":
+        """Reject an empty price range early, with a clear message."""
+        if self.price_min is not None and self.price_max is not None and self.price_min > self.price_max:
+            raise ValueError(f"price_min {self.price_min} is above price_max {self.price_max}")
+        return self
+
+    def string_conditions(self) -> dict[str, list[str]]:
+        """The string fields that are set, by field name."""
+        fields = {
+            "category": self.category,
+            "brand": self.brand,
+            "colour": self.colour,
+            "source_site": self.source_site,
+        }
+        return {name: values for name, values in fields.items() if values is not None}

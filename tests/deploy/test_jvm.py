@@ -1,0 +1,21 @@
+import pytest
+
+from cbir.stack.jvm import JVM_SERVICES, jvm_deps_resolved, maven_properties, read_versions
+from cbir.stack.launcher import Stack
+from cbir.stack.settings import REPO_ROOT
+
+
+def test_versions_live_in_one_file_and_become_maven_properties() -> None:
+    versions = read_versions(REPO_ROOT / "deploy")
+    assert versions["SOLR_VERSION"].startswith("9.10.")
+    assert versions["STORM_VERSION"].startswith("2.8.")
+    flags = maven_properties(versions)
+    assert f"-Dkafka.version={versions['KAFKA_VERSION']}" in flags
+    assert all(flag.startswith("-D") and ".version=" in flag for flag in flags)
+
+
+@pytest.mark.integration
+def test_the_stack_leaves_every_service_classpath_in_the_cache(stack: Stack) -> None:
+    assert jvm_deps_resolved(stack.settings)
+    for service in JVM_SERVICES:
+        assert any((stack.settings.cache_dir / service / "lib").glob("*.jar"))

@@ -1,0 +1,48 @@
+import time
+from pathlib import Path
+
+import pytest
+
+from cbir.stack.process import stop
+from cbir.stack.settings import StackSettings
+from cbir.stack.storm_local import flux_definition, run_local_topology, streamparse_run_path
+from topologies.smoke.record_bolt import record_line
+from topologies.smoke.topology import SmokeTopology
+from topologies.smoke.word_spout import WORDS
+
+
+def test_flux_definition_runs_python_components_with_this_venv() -> None:
+    definition = flux_definition(SmokeTopology, "smoke", {"smoke.output_path": "/tmp/x"})
+    commands = [c["constructorArgs"][0] for c in [*definition["spouts"], *definition["bolts"]]]
+    assert commands == [
+        [streamparse_run_path(), "topologies.smoke.word_spout.WordSpout"],
+        [streamparse_run_path(), "topologies.smoke.record_bolt.RecordBolt"],
+    ]
+    assert definition["streams"] == [
+        {"from": "word_spout", "to": "record_bolt", "grouping": {"streamId": "default", "type": "SHUFFLE"}}
+    ]
+    assert definition["config"]["smoke.output_path"] == "/tmp/x"
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_tuples_flow_through_a_real_local_cluster(jvm_deps: StackSettings, tmp_path: Path) -> None:
+    """WordSpout -> RecordBolt in Storm's LocalCluster: every word arrives, processed by the Python bolt."""
+    output = tmp_path / "recorded.tsv"
+    record, log = run_local_topology(
+        jvm_deps, SmokeTopology, "smoke", {"smoke.output_path": str(output)}, duration_s=120
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len(_lines(output)) < len(WORDS):
+            assert record.is_alive(), f"LocalCluster exited; see {log}"
+            time.sleep(0.5)
+        words = sorted(line.split("\t")[0] for line in _lines(output))
+        assert words == sorted(record_line(w, 0).split("\t")[0] for w in WORDS), f"see {log}"
+    finally:
+        stop(record, timeout_s=30)
+    assert not record.is_alive()
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []

@@ -1,0 +1,51 @@
+import pysolr
+import pytest
+
+from indexer.catalog_index import CatalogIndex
+from indexer.errors import DimensionMismatch, IncompleteWrite
+from indexer.metadata_store import MetadataStore
+from indexer.retry import RetryPolicy
+from indexer.vector_store import VectorStore
+from tests.indexer.conftest import DIM, unit_vectors
+
+pytestmark = pytest.mark.integration
+
+FAST = RetryPolicy(attempts=2, initial_delay_s=0.05)
+
+
+def test_a_write_reaches_both_stores(vector_store: VectorStore, metadata_store: MetadataStore, make_item) -> None:
+    index = CatalogIndex(vector_store, metadata_store, FAST)
+    items = [make_item(n) for n in range(20)]
+    index.upsert(items, unit_vectors(20))
+    index.upsert(items, unit_vectors(20))  # a retried batch changes nothing
+    index.flush()
+    assert vector_store.count() == metadata_store.count() == 20
+    index.delete([items[0].id])
+    metadata_store.refresh()
+    assert vector_store.count() == metadata_store.count() == 19
+
+
+def test_solr_down_reports_an_incomplete_write_that_can_be_retried(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item, dead_port: int
+) -> None:
+    down = MetadataStore(pysolr.Solr(f"http://127.0.0.1:{dead_port}/solr/catalog", timeout=2))
+    items, vectors = [make_item(n) for n in range(3)], unit_vectors(3)
+    with pytest.raises(IncompleteWrite, match="3 items are in Milvus but not in Solr"):
+        CatalogIndex(vector_store, down, FAST).upsert(items, vectors)
+    CatalogIndex(vector_store, metadata_store, FAST).upsert(items, vectors)
+    assert set(metadata_store.get([item.id for item in items])) == {item.id for item in items}
+    assert vector_store.count() == 3
+
+
+def test_wrong_dimension_writes_nothing(vector_store: VectorStore, metadata_store: MetadataStore, make_item) -> None:
+    with pytest.raises(DimensionMismatch):
+        CatalogIndex(vector_store, metadata_store, FAST).upsert([make_item(0)], unit_vectors(1, dim=DIM * 2))
+    assert metadata_store.get([make_item(0).id]) == {}
+    assert vector_store.count() == 0
+
+
+def test_items_of_another_model_are_refused(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    with pytest.raises(ValueError, match="model"):
+        CatalogIndex(vector_store, metadata_store, FAST).upsert([make_item(0, model_version="other")], unit_vectors(1))

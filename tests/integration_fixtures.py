@@ -1,0 +1,81 @@
+"""Session fixtures that start the real stack (Kafka, Solr, Milvus) once, on free loopback ports, and stop it.
+
+Load them from tests/conftest.py with `pytest_plugins = ["tests.integration_fixtures"]`. The first run also
+resolves the JVM artifacts with Maven (about a minute with an empty ~/.m2); later runs start in ~15 s.
+"""
+
+import socket
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+
+from cbir.stack.jvm import resolve_jvm_deps
+from cbir.stack.launcher import Stack
+from cbir.stack.settings import LOOPBACK, StackSettings
+
+
+def free_ports(count: int) -> list[int]:
+    """count distinct ports that are free right now (all held open until every one is chosen)."""
+    with ExitStack() as sockets:
+        ports = []
+        for _ in range(count):
+            sock = sockets.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind((LOOPBACK, 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
+
+
+@pytest.fixture(scope="session")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> StackSettings:
+    """Settings of the test stack: its own run folder and free ports, so a developer's stack is left alone."""
+    kafka, controller, solr, milvus = free_ports(4)
+    return StackSettings(
+        run_dir=tmp_path_factory.mktemp("stack-run"),
+        kafka_port=kafka,
+        kafka_controller_port=controller,
+        solr_port=solr,
+        milvus_port=milvus,
+    )
+
+
+@pytest.fixture(scope="session")
+def jvm_deps(stack_settings: StackSettings) -> StackSettings:
+    """The stack settings, once the JVM artifacts are in deploy/cache/ (Maven runs only if they are not)."""
+    resolve_jvm_deps(stack_settings)
+    return stack_settings
+
+
+@pytest.fixture(scope="session")
+def stack(jvm_deps: StackSettings) -> Iterator[Stack]:
+    """The running stack; stopped (exactly the processes it started) at the end of the session."""
+    running = Stack(jvm_deps)
+    try:
+        running.up()
+        yield running
+    finally:
+        running.down()
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(stack: Stack) -> str:
+    """URI of the test Milvus server."""
+    return f"http://{LOOPBACK}:{stack.settings.milvus_port}"
+
+
+@pytest.fixture(scope="session")
+def solr_core_url(stack: Stack) -> str:
+    """URL of the test Solr catalog core."""
+    return f"http://{LOOPBACK}:{stack.settings.solr_port}/solr/{stack.settings.solr_core}"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(stack: Stack) -> str:
+    """Bootstrap servers of the test Kafka broker."""
+    return f"{LOOPBACK}:{stack.settings.kafka_port}"
+
+
+@pytest.fixture
+def dead_port() -> int:
+    """A loopback port where nothing listens (a store that is down)."""
+    return free_ports(1)[0]

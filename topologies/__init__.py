@@ -1,0 +1,1 @@
+"""Storm topologies (streamparse): thin glue between Kafka, `embedder/` and `indexer/`."""
