@@ -7,7 +7,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 STAMP := $(VENV)/.installed
 
 .PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed bench-stores \
-	jvm-deps stack-up stack-down stack-status clean
+	jvm-deps stack-up stack-down stack-status index-catalog clean
 
 install: $(STAMP) $(FASHION_MNIST)
 
@@ -61,6 +61,9 @@ stack-down:  ## stop exactly the processes stack-up started
 
 stack-status:
 	$(BIN)/cbir stack status
+
+index-catalog: install  ## needs `make stack-up`; the clothing catalog into Milvus and Solr (idempotent)
+	$(BIN)/cbir index-folder $(CATALOG)/train --model models/catalog.pt
 
 bench-stores: install  ## needs `make stack-up`
 	$(BIN)/python -m bench.stores --sizes 10000,100000

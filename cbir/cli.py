@@ -175,6 +175,57 @@ def embed(
         )
 
 
+@app.command("index-folder")
+def index_folder(
+    folder: Annotated[Path, typer.Argument(help="A <category>/<image> tree, or any folder with --metadata.")],
+    model: Annotated[Path, typer.Option(help="Checkpoint; its version names the Milvus collection.")] = Path(
+        "models/catalog.pt"
+    ),
+    metadata: Annotated[
+        Path | None,
+        typer.Option(help="JSON Lines or CSV file, one row per photo: image (path in FOLDER) + catalog fields."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Photos per forward pass and per store write.")] = 64,
+    threads: Annotated[int, typer.Option(min=1, help="CPU threads for torch.")] = 2,
+    milvus_uri: Annotated[str | None, typer.Option(help="[env CBIR_INDEXER_MILVUS_URI; default: the stack's]")] = None,
+    solr_url: Annotated[
+        str | None, typer.Option(help="Solr core URL [env CBIR_INDEXER_SOLR_CORE_URL; default: the stack's]")
+    ] = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Run folder of `cbir stack up` [env CBIR_STACK_RUN_DIR]")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Bulk-load a folder of photos into Milvus and Solr in batches; re-running re-writes the same items."""
+    from cbir.indexer_connection import indexer_settings
+    from embedder import Embedder, EmbedderError
+    from indexer.bulk_load import bulk_load
+    from indexer.catalog_index import CatalogIndex
+    from indexer.errors import IndexerError
+    from indexer.folder_images import list_class_folder, read_metadata_file
+
+    try:
+        images = read_metadata_file(metadata, folder) if metadata else list_class_folder(folder)
+        embedder = Embedder.load(model, batch_size=batch_size, threads=threads)
+        settings = indexer_settings(milvus_uri, solr_url, run_dir).model_copy(
+            update={"model_version": embedder.version, "batch_size": batch_size}
+        )
+        index = CatalogIndex.from_settings(settings, embedder.dim)
+        report = bulk_load(images, embedder, index, batch_size=batch_size, progress=progress)
+    except (IndexerError, EmbedderError) as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    for skipped in report.skipped:
+        typer.echo(f"skipped {skipped.path}: {skipped.reason}")
+    typer.echo(
+        f"indexed {report.indexed}, skipped {len(report.skipped)}, duplicates {report.duplicates} "
+        f"in {report.seconds:.1f} s ({report.images_per_s:.1f} images/s), model {report.model_version}"
+    )
+    typer.echo(f"Milvus {settings.milvus_uri}: {report.vector_count} items; Solr {settings.solr_core_url}: "
+               f"{report.metadata_count} items")  # fmt: skip
+    if report.vector_count != report.metadata_count:
+        typer.secho("the stores disagree: run the same command again to repair", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+
+
 @app.command()
 def demo(
     model: Annotated[Path, typer.Option(help="Checkpoint.")] = Path("models/catalog.pt"),

@@ -19,3 +19,11 @@ class DimensionMismatch(IndexerError):
 
 class IncompleteWrite(IndexerError):
     """A batch reached one store but not the other; retry the whole batch (writes are idempotent)."""
+
+
+class MetadataFileError(IndexerError):
+    """A bulk-load metadata file cannot be read, or one of its rows does not describe a valid catalog item."""
+
+
+class ImageFolderError(IndexerError):
+    """A folder to bulk-load is missing or holds no photos in the expected layout."""

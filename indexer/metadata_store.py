@@ -178,6 +178,7 @@ class MetadataStore:
         """Make every acknowledged write searchable now (a soft commit) instead of within commit_within_ms."""
         self._call("commit", lambda: self.solr.commit(softCommit=True))
 
-    def count(self) -> int:
-        """How many items are searchable."""
-        return self._call("count", lambda: self.solr.search("*:*", rows=0)).hits
+    def count(self, model_version: str | None = None) -> int:
+        """How many items are searchable (those of one model version if given)."""
+        fq = [f"model_version:{solr_phrase(model_version)}"] if model_version is not None else []
+        return self._call("count", lambda: self.solr.search("*:*", rows=0, fq=fq)).hits

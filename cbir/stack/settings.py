@@ -42,6 +42,14 @@ class StackSettings(BaseSettings):
         """Where `up` records the ports it used, so `status` and `down` find the same services."""
         return self.run_dir / "ports.json"
 
+    def milvus_uri(self) -> str:
+        """Where clients reach this stack's Milvus."""
+        return f"http://{LOOPBACK}:{self.milvus_port}"
+
+    def solr_core_url(self) -> str:
+        """Where clients reach this stack's Solr catalog core."""
+        return f"http://{LOOPBACK}:{self.solr_port}/solr/{self.solr_core}"
+
     def port_fields(self) -> dict[str, int]:
         """The port settings by name."""
         return {name: value for name, value in self.model_dump().items() if name.endswith("_port")}
