@@ -202,6 +202,7 @@ def index_folder(
     from indexer.errors import IndexerError
     from indexer.folder_images import list_class_folder, read_metadata_file
 
+    logging.getLogger("pysolr").setLevel(logging.WARNING)  # it logs every request at INFO
     try:
         images = read_metadata_file(metadata, folder) if metadata else list_class_folder(folder)
         embedder = Embedder.load(model, batch_size=batch_size, threads=threads)
