@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -38,3 +39,28 @@ def jpeg_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
+
+
+# A valid metadata-file row (without its image), with a brand that looks like Solr query syntax.
+CATALOG_ROW: dict[str, object] = {
+    "product_id": "P1",
+    "title": "Red linen shirt",
+    "brand": "AND (x:*)",
+    "category": "shirt",
+    "colour": "red",
+    "price": 19.5,
+    "currency": "EUR",
+    "product_url": "https://shop.example/p/1",
+    "image_url": "https://shop.example/i/1.jpg",
+    "source_site": "shop.example",
+    "crawled_at": "2026-03-04T05:06:07Z",
+}
+
+
+def write_photo_folder(root: Path, per_class: int = 3) -> None:
+    """per_class photos in each of red/ and blue/, plus one file in red/ that is not an image."""
+    for name, colour in [("red", COLOURS[0]), ("blue", COLOURS[2])]:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            (root / name / f"{i}.jpg").write_bytes(jpeg_bytes(coloured_image(colour, seed=i)))
+    (root / "red" / "broken.jpg").write_bytes(b"not a jpeg")

@@ -12,7 +12,7 @@ from cbir.cli import app
 from cbir.stack.launcher import Stack
 from embedder import Embedder
 from indexer.vector_store import VectorStore
-from tests.indexer.test_bulk_load import ROW, write_class_folder
+from tests.synthetic import CATALOG_ROW, write_photo_folder
 
 runner = CliRunner()
 
@@ -31,7 +31,7 @@ def tiny_collection(stack: Stack, tiny_checkpoint: Path) -> Iterator[None]:
 @pytest.mark.integration
 @pytest.mark.usefixtures("tiny_collection")
 def test_index_folder_finds_the_stack_from_its_run_folder(tmp_path: Path, stack: Stack, tiny_checkpoint: Path) -> None:
-    write_class_folder(tmp_path / "photos")
+    write_photo_folder(tmp_path / "photos")
     args = ["index-folder", str(tmp_path / "photos"), "--model", str(tiny_checkpoint), "--batch-size", "4"]
     result = runner.invoke(app, [*args, "--threads", "1", "--run-dir", str(stack.settings.run_dir), "--no-progress"])
     assert result.exit_code == 0, result.output
@@ -44,7 +44,7 @@ def test_index_folder_finds_the_stack_from_its_run_folder(tmp_path: Path, stack:
 
 def test_a_bad_metadata_row_stops_before_anything_is_loaded(tmp_path: Path) -> None:
     metadata = tmp_path / "catalog.jsonl"
-    metadata.write_text(json.dumps({**ROW, "image": "a.jpg", "currency": "euro"}) + "\n")
+    metadata.write_text(json.dumps({**CATALOG_ROW, "image": "a.jpg", "currency": "euro"}) + "\n")
     result = runner.invoke(app, ["index-folder", str(tmp_path), "--metadata", str(metadata)])
     assert result.exit_code == 1
     assert "catalog.jsonl:1: not a valid catalog item: currency" in result.output

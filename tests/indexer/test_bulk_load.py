@@ -13,32 +13,9 @@ from indexer.catalog_index import CatalogIndex
 from indexer.errors import MetadataFileError
 from indexer.folder_images import list_class_folder, read_metadata_file
 from indexer.settings import IndexerSettings
-from tests.synthetic import COLOURS, coloured_image, jpeg_bytes
+from tests.synthetic import CATALOG_ROW, COLOURS, coloured_image, jpeg_bytes, write_photo_folder
 
 pytestmark = pytest.mark.integration
-
-ROW = {
-    "product_id": "P1",
-    "title": "Red linen shirt",
-    "brand": "AND (x:*)",
-    "category": "shirt",
-    "colour": "red",
-    "price": 19.5,
-    "currency": "EUR",
-    "product_url": "https://shop.example/p/1",
-    "image_url": "https://shop.example/i/1.jpg",
-    "source_site": "shop.example",
-    "crawled_at": "2026-03-04T05:06:07Z",
-}
-
-
-def write_class_folder(root: Path, per_class: int = 3) -> None:
-    """per_class photos in each of red/ and blue/, plus one file in red/ that is not an image."""
-    for name, colour in [("red", COLOURS[0]), ("blue", COLOURS[2])]:
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            (root / name / f"{i}.jpg").write_bytes(jpeg_bytes(coloured_image(colour, seed=i)))
-    (root / "red" / "broken.jpg").write_bytes(b"not a jpeg")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +38,7 @@ def index(milvus_uri: str, solr_core_url: str, embedder: Embedder) -> Iterator[C
 def test_a_class_folder_is_indexed_skipping_a_bad_file_and_a_rerun_changes_nothing(
     tmp_path: Path, embedder: Embedder, index: CatalogIndex
 ) -> None:
-    write_class_folder(tmp_path)
+    write_photo_folder(tmp_path)
     images = list_class_folder(tmp_path)
     first = bulk_load(images, embedder, index, batch_size=4, progress=False)
     assert (first.indexed, len(first.skipped), first.duplicates) == (6, 1, 0)
@@ -74,7 +51,7 @@ def test_a_class_folder_is_indexed_skipping_a_bad_file_and_a_rerun_changes_nothi
 
 
 def test_the_same_photo_twice_is_one_item(tmp_path: Path, embedder: Embedder, index: CatalogIndex) -> None:
-    write_class_folder(tmp_path, per_class=2)
+    write_photo_folder(tmp_path, per_class=2)
     (tmp_path / "blue" / "copy.jpg").write_bytes((tmp_path / "red" / "0.jpg").read_bytes())
     report = bulk_load(list_class_folder(tmp_path), embedder, index, progress=False)
     assert (report.indexed, report.duplicates, report.vector_count, report.metadata_count) == (4, 1, 4, 4)
@@ -87,7 +64,7 @@ def test_a_flat_folder_with_a_metadata_file(
     rows = []
     for i, colour in enumerate(COLOURS):
         (tmp_path / f"photo{i}.jpg").write_bytes(jpeg_bytes(coloured_image(colour, seed=i)))
-        rows.append({**ROW, "image": f"photo{i}.jpg", "product_id": f"P{i}"})
+        rows.append({**CATALOG_ROW, "image": f"photo{i}.jpg", "product_id": f"P{i}"})
     metadata = tmp_path / f"catalog{suffix}"
     if suffix == ".jsonl":
         metadata.write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -104,7 +81,7 @@ def test_a_flat_folder_with_a_metadata_file(
 
 def test_a_bad_metadata_row_is_named_and_nothing_is_loaded(tmp_path: Path) -> None:
     metadata = tmp_path / "catalog.jsonl"
-    rows = [{**ROW, "image": "a.jpg"}, {**ROW, "image": "b.jpg", "price": "cheap"}]
+    rows = [{**CATALOG_ROW, "image": "a.jpg"}, {**CATALOG_ROW, "image": "b.jpg", "price": "cheap"}]
     metadata.write_text("".join(json.dumps(row) + "\n" for row in rows))
     with pytest.raises(MetadataFileError, match=r"catalog.jsonl:2: not a valid catalog item: price"):
         read_metadata_file(metadata, tmp_path)
