@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, V
 from indexer.item import CatalogItem
 from ingest.errors import RecordRejected
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 PARSE_STAGE = "parse"
 
 _HTTP_URL = r"^https?://"
