@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cbir.ingest_cli import publish
+from cbir.ingest_cli import publish, topology_app
 from cbir.stack_cli import stack_app
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.command()(publish)
+app.add_typer(topology_app, name="topology")
 
 
 @app.callback()

@@ -17,6 +17,8 @@ Bootstrap = Annotated[
 
 _FLUSH_EVERY = 200
 
+topology_app = typer.Typer(help="The streaming ingest topology on Storm.", no_args_is_help=True)
+
 
 def local_bootstrap(run_dir: Path | None) -> str:
     """The Kafka address of the local stack running from run_dir (the ports its last `up` recorded)."""
@@ -53,3 +55,38 @@ def publish(
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from error
     typer.echo(f"published {confirmed} photos from {folder} to {topic} at {servers}")
+
+
+@topology_app.command("run")
+def run_topology(
+    model: Annotated[Path, typer.Option(help="Embedder checkpoint")] = Path("models/catalog.pt"),
+    run_dir: RunDir = None,
+    duration: Annotated[int, typer.Option(help="Seconds before LocalCluster stops")] = 24 * 3600,
+    partitions: Annotated[int, typer.Option(help="Partitions of the images topic, if it is created")] = 1,
+    allowed_network: Annotated[
+        list[str] | None, typer.Option(help="CIDR whose image URLs may be fetched although internal; repeat")
+    ] = None,
+    metrics_dir: Annotated[Path | None, typer.Option(help="Write each component's counters here (JSON)")] = None,
+) -> None:
+    """Run the ingest topology in Storm LocalCluster against the local stack (`cbir stack up`) until Ctrl-C."""
+    import time
+
+    from cbir.ingest_topology import local_stack_settings, start_ingest_topology
+    from cbir.stack.process import stop
+    from ingest.counters import read_counts
+
+    stack = (StackSettings() if run_dir is None else StackSettings(run_dir=run_dir)).with_saved_ports()
+    extra = {"metrics_dir": metrics_dir.resolve()} if metrics_dir else {}
+    ingest, indexer = local_stack_settings(stack, model, allowed_networks=allowed_network or [], **extra)
+    record, log = start_ingest_topology(stack, ingest, indexer, duration, partitions)
+    typer.echo(f"topology running in LocalCluster (PID {record.pid}), log {log}; Ctrl-C stops it")
+    try:
+        while record.is_alive():
+            time.sleep(10)
+            if metrics_dir is not None:
+                typer.echo(dict(read_counts(metrics_dir)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(record, timeout_s=30)
+    typer.echo("topology stopped")
