@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from cbir.ingest_cli import publish, topology_app
 from cbir.stack_cli import stack_app
 
 app = typer.Typer(
@@ -17,6 +18,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(stack_app, name="stack")
+app.command()(publish)
+app.add_typer(topology_app, name="topology")
 
 
 @app.callback()

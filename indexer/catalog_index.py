@@ -73,6 +73,14 @@ class CatalogIndex:
         call_with_retry(lambda: self.metadata.delete(ids), self.retry, "Solr delete")
         call_with_retry(lambda: self.vectors.delete(ids), self.retry, "Milvus delete")
 
+    def delete_products(self, product_ids: Sequence[str]) -> list[str]:
+        """Delete every item of these products from both stores; returns the item ids deleted."""
+        call_with_retry(self.metadata.refresh, self.retry, "Solr commit")  # so that recent adds are found
+        ids = call_with_retry(lambda: self.metadata.ids_of_products(product_ids), self.retry, "Solr search")
+        if ids:
+            self.delete(ids)
+        return ids
+
     def get(self, ids: Sequence[str]) -> dict[str, CatalogItem]:
         """The stored items among ids, by id."""
         return call_with_retry(lambda: self.metadata.get(ids), self.retry, "Solr get")

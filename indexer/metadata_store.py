@@ -132,6 +132,14 @@ class MetadataStore:
             found.update({doc["id"]: from_solr_document(doc) for doc in results.docs})
         return found
 
+    def ids_of_products(self, product_ids: Sequence[str], limit: int = 10_000) -> list[str]:
+        """The ids of the searchable items of these products (call refresh() first to see the latest adds)."""
+        if not product_ids:
+            return []
+        fq = f"product_id:({' OR '.join(solr_phrase(p) for p in product_ids)})"
+        results = self._call("search", lambda: self.solr.search("*:*", fq=fq, fl="id", rows=limit))
+        return [doc["id"] for doc in results.docs]
+
     def _query_params(self, text: str | None, search_filter: SearchFilter | None) -> dict[str, Any]:
         """Parameters shared by search and facets: dismax for text (no query syntax), one fq per condition."""
         params: dict[str, Any] = {"fq": solr_filter_queries(search_filter)}

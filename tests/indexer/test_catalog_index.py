@@ -49,3 +49,15 @@ def test_items_of_another_model_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match="model"):
         CatalogIndex(vector_store, metadata_store, FAST).upsert([make_item(0, model_version="other")], unit_vectors(1))
+
+
+def test_delete_products_removes_every_photo_of_a_product_just_written(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    index = CatalogIndex(vector_store, metadata_store, FAST)
+    items = [make_item(n, product_id="P-two-photos" if n < 2 else f"P{n}") for n in range(4)]
+    index.upsert(items, unit_vectors(4))  # not committed in Solr yet: delete_products must still find them
+    assert sorted(index.delete_products(["P-two-photos"])) == sorted(item.id for item in items[:2])
+    index.flush()
+    assert vector_store.count() == metadata_store.count() == 2
+    assert index.delete_products(["no-such-product"]) == []

@@ -1,0 +1,43 @@
+"""Run the ingest topology in Storm's LocalCluster against the local stack (used by `cbir topology run`)."""
+
+from pathlib import Path
+from typing import Any
+
+from cbir.stack.process import ProcessRecord
+from cbir.stack.settings import LOOPBACK, StackSettings
+from cbir.stack.storm_local import run_local_topology
+from embedder import Embedder
+from indexer.settings import IndexerSettings
+from ingest.settings import IngestSettings
+from ingest.topics import ensure_topics
+
+TOPOLOGY_NAME = "ingest"
+
+
+def local_stack_settings(
+    stack: StackSettings, model_path: Path, **ingest: Any
+) -> tuple[IngestSettings, IndexerSettings]:
+    """Settings pointing at the local stack's ports; the model's version names the Milvus collection."""
+    embedder = Embedder.load(model_path)
+    ingest_settings = IngestSettings(
+        bootstrap_servers=f"{LOOPBACK}:{stack.kafka_port}",
+        model_path=model_path.resolve(),
+        embedding_dim=embedder.dim,
+        **ingest,
+    )
+    indexer_settings = IndexerSettings(
+        milvus_uri=f"http://{LOOPBACK}:{stack.milvus_port}",
+        solr_core_url=f"http://{LOOPBACK}:{stack.solr_port}/solr/{stack.solr_core}",
+        model_version=embedder.version,
+    )
+    return ingest_settings, indexer_settings
+
+
+def start_ingest_topology(
+    stack: StackSettings, ingest: IngestSettings, indexer: IndexerSettings, duration_s: int, partitions: int = 1
+) -> tuple[ProcessRecord, Path]:
+    """Create the topics if missing and start LocalCluster with the topology; returns its process and log."""
+    from topologies.ingest.topology import IngestTopology
+
+    ensure_topics(ingest.bootstrap_servers, {ingest.topic: partitions, ingest.dead_letter_topic: 1})
+    return run_local_topology(stack, IngestTopology, TOPOLOGY_NAME, ingest.storm_config(indexer), duration_s)

@@ -1,0 +1,119 @@
+"""The ingest message: what a crawler publishes to Kafka topic `images` (JSON, versioned), and its parsing.
+
+An upsert carries one product photo and its catalog fields, the photo's bytes either fetched from `image_url`
+or given inline as `image_b64`. A delete removes every photo of a product. Messages are keyed by product id.
+"""
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from indexer.item import CatalogItem
+from ingest.errors import RecordRejected
+
+SCHEMA_VERSION: Literal[1] = 1
+PARSE_STAGE = "parse"
+
+_HTTP_URL = r"^https?://"
+
+
+class _MessageBase(BaseModel):
+    """Fields every message has."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    schema_version: Literal[1] = Field(description="Version of this contract; a breaking change bumps it")
+    product_id: str = Field(min_length=1, max_length=256, description="The Kafka key: one product stays ordered")
+
+
+class UpsertMessage(_MessageBase):
+    """Add or replace one product photo. Re-publishing the same photo overwrites it (ids come from the bytes)."""
+
+    op: Literal["upsert"]
+    title: str = Field(min_length=1, max_length=1000)
+    brand: str = Field(min_length=1, max_length=256)
+    category: str = Field(min_length=1, max_length=128)
+    colour: str = Field(min_length=1, max_length=64)
+    price: float = Field(ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+    product_url: str = Field(pattern=_HTTP_URL, max_length=2048)
+    image_url: str = Field(
+        pattern=_HTTP_URL, max_length=2048, description="Where the photo is shown from; fetched unless image_b64"
+    )
+    image_b64: str | None = Field(
+        default=None, description="The photo's bytes (standard base64); when given, image_url is not fetched"
+    )
+    source_site: str = Field(min_length=1, max_length=128)
+    crawled_at: AwareDatetime
+    in_stock: bool = True
+
+    @field_validator("crawled_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    def image_bytes(self) -> bytes | None:
+        """The inline photo, or None when it must be fetched from image_url. RecordRejected if not base64."""
+        if self.image_b64 is None:
+            return None
+        try:
+            return base64.b64decode(self.image_b64, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise RecordRejected(PARSE_STAGE, f"image_b64 is not valid base64: {error}") from error
+
+    def without_image(self) -> "UpsertMessage":
+        """This message without its inline bytes (what travels on after decoding)."""
+        return self.model_copy(update={"image_b64": None})
+
+    def to_item(self, item_id: str, model_version: str) -> CatalogItem:
+        """The catalog item of this photo, given its id (item_id_for_image of its bytes) and the model version."""
+        fields = self.model_dump(exclude={"schema_version", "op", "image_b64"})
+        return CatalogItem(id=item_id, model_version=model_version, **fields)
+
+
+class DeleteMessage(_MessageBase):
+    """Remove every photo of a product from both stores (a tombstone)."""
+
+    op: Literal["delete"]
+
+
+IngestMessage = Annotated[UpsertMessage | DeleteMessage, Field(discriminator="op")]
+_ADAPTER: TypeAdapter[UpsertMessage | DeleteMessage] = TypeAdapter(IngestMessage)
+
+
+def parse_message(raw: bytes | str) -> UpsertMessage | DeleteMessage:
+    """The message in raw JSON, or RecordRejected (stage `parse`) saying what is wrong with it."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RecordRejected(PARSE_STAGE, f"not JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise RecordRejected(PARSE_STAGE, f"expected a JSON object, got {type(data).__name__}")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise RecordRejected(PARSE_STAGE, f"unsupported schema_version {data.get('schema_version')!r}")
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in error.errors())
+        raise RecordRejected(PARSE_STAGE, f"invalid message: {problems}") from error
+
+
+def encode_message(message: UpsertMessage | DeleteMessage) -> bytes:
+    """The JSON bytes published to Kafka."""
+    return message.model_dump_json(exclude_none=True).encode()
+
+
+def message_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the contract (written to schemas/ingest-message.v1.schema.json)."""
+    schema = _ADAPTER.json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/cbir-fashion/cbir-fashion/schemas/ingest-message.v1.schema.json",
+        "title": "IngestMessage",
+        "description": __doc__.strip() if __doc__ else "",
+        **schema,
+    }

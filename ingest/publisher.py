@@ -1,0 +1,87 @@
+"""The crawlers' client: publish ingest messages to Kafka, keyed by product id, with delivery confirmation."""
+
+import logging
+from types import TracebackType
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from kafka.producer.future import FutureRecordMetadata
+
+from ingest.errors import KafkaUnavailable, PublishFailed
+from ingest.message import DeleteMessage, UpsertMessage, encode_message
+
+logger = logging.getLogger(__name__)
+
+_MAX_REPORTED_FAILURES = 5
+
+
+class CatalogPublisher:
+    """Publishes messages in batches (linger_ms); `flush()` waits until Kafka has every one or says which failed.
+
+    The producer is idempotent with acks=all, so Kafka's own retries neither lose nor duplicate a message, and
+    messages of one product (same key, same partition) keep their order.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str | list[str],
+        topic: str = "images",
+        linger_ms: int = 20,
+        max_request_size: int = 4 * 1024 * 1024,
+        request_timeout_ms: int = 30_000,
+        **producer_config: Any,
+    ) -> None:
+        self.topic = topic
+        try:
+            self.producer = KafkaProducer(
+                bootstrap_servers=bootstrap_servers,
+                linger_ms=linger_ms,
+                max_request_size=max_request_size,
+                request_timeout_ms=request_timeout_ms,
+                **producer_config,
+            )
+        except KafkaError as error:
+            raise KafkaUnavailable(f"no Kafka broker answers at {bootstrap_servers}") from error
+        self._in_flight: list[tuple[str, FutureRecordMetadata]] = []
+
+    def publish(self, message: UpsertMessage | DeleteMessage) -> FutureRecordMetadata:
+        """Queue one message (key: its product id); the returned future resolves when Kafka has it."""
+        value = encode_message(message)
+        try:
+            future = self.producer.send(self.topic, key=message.product_id.encode(), value=value)
+        except KafkaError as error:  # raised at once for a message that can never be sent (too large, ...)
+            raise PublishFailed(f"product {message.product_id} ({len(value)} bytes) not published: {error}") from error
+        self._in_flight.append((message.product_id, future))
+        return future
+
+    def flush(self, timeout_s: float = 60.0) -> int:
+        """Wait for every queued message; returns how many Kafka confirmed, or PublishFailed naming the others."""
+        try:
+            self.producer.flush(timeout=timeout_s)
+        except KafkaError as error:
+            raise PublishFailed(
+                f"{len(self._in_flight)} messages not confirmed within {timeout_s} s: {error}"
+            ) from error
+        in_flight, self._in_flight = self._in_flight, []
+        failures = [(product, future.exception) for product, future in in_flight if future.failed()]
+        if failures:
+            shown = "; ".join(f"{product}: {error}" for product, error in failures[:_MAX_REPORTED_FAILURES])
+            raise PublishFailed(f"{len(failures)} of {len(in_flight)} messages failed ({shown})")
+        return len(in_flight)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Close the producer (pending messages are sent first, up to timeout_s)."""
+        self.producer.close(timeout=timeout_s)
+
+    def __enter__(self) -> "CatalogPublisher":
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        try:
+            if kind is None:
+                self.flush()
+        finally:
+            self.close()

@@ -1,0 +1,109 @@
+"""The work of each topology stage as plain functions: the bolts call these, tests call them without Storm."""
+
+import base64
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from embedder import EmbedderError
+from embedder.config import ModelConfig
+from embedder.preprocessing import decode, to_pixels
+from indexer.catalog_index import CatalogIndex
+from indexer.errors import StoreRequestRejected
+from indexer.item import CatalogItem, item_id_for_image
+from ingest.errors import RecordRejected
+from ingest.message import UpsertMessage
+
+logger = logging.getLogger(__name__)
+
+DECODE_STAGE = "decode"
+INDEX_STAGE = "index"
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """A photo ready to embed: its message (without inline bytes), its item id and its pixels (C, H, W) uint8."""
+
+    message: UpsertMessage
+    item_id: str
+    pixels: NDArray[np.uint8]
+
+
+def image_bytes(message: UpsertMessage, fetch: Callable[[str], bytes], max_bytes: int) -> bytes:
+    """The photo of an upsert: its inline bytes, or fetched from its URL; RecordRejected if too large."""
+    data = message.image_bytes()
+    if data is None:
+        data = fetch(message.image_url)
+    if len(data) > max_bytes:
+        raise RecordRejected(DECODE_STAGE, f"image of {len(data)} bytes exceeds the limit of {max_bytes}")
+    return data
+
+
+def prepare(message: UpsertMessage, data: bytes, config: ModelConfig) -> PreparedImage:
+    """Decode and resize a photo for the model; RecordRejected (stage decode) if it is not a usable image."""
+    try:
+        pixels = to_pixels(decode(data), config)
+    except (EmbedderError, OSError, ValueError) as error:  # PIL can fail late, while converting
+        raise RecordRejected(DECODE_STAGE, f"not a usable image: {error}") from error
+    return PreparedImage(message.without_image(), item_id_for_image(data), pixels)
+
+
+def pixels_to_text(pixels: NDArray[np.uint8]) -> str:
+    """Pixels as base64 text, for a tuple (the shape is the model's, known to the receiver)."""
+    return base64.b64encode(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()).decode()
+
+
+def pixels_from_text(text: str, config: ModelConfig) -> NDArray[np.uint8]:
+    """The (C, H, W) uint8 pixels of pixels_to_text for a model of this config."""
+    shape = (config.channels, config.image_height, config.image_width)
+    return np.frombuffer(base64.b64decode(text), dtype=np.uint8).reshape(shape)
+
+
+@dataclass(frozen=True)
+class IndexOp:
+    """One write of the index stage: an item with its vector, or the deletion of a product's items."""
+
+    item: CatalogItem | None = None
+    vector: NDArray[np.float32] | None = None
+    delete_product: str | None = None
+
+
+def apply_index_ops(index: CatalogIndex, ops: Sequence[IndexOp]) -> dict[int, RecordRejected]:
+    """Apply ops in order (consecutive upserts as one batch); returns the rejected ones by position.
+
+    StoreUnavailable (after the index's retries) propagates: nothing of the batch may be acknowledged then,
+    and replaying it is safe because every write is idempotent.
+    """
+    rejected: dict[int, RecordRejected] = {}
+    start = 0
+    while start < len(ops):
+        end = start + 1
+        if ops[start].item is not None:
+            while end < len(ops) and ops[end].item is not None:
+                end += 1
+            rejected.update(_upsert_run(index, ops, start, end))
+        else:
+            index.delete_products([str(ops[start].delete_product)])
+        start = end
+    return rejected
+
+
+def _upsert_run(index: CatalogIndex, ops: Sequence[IndexOp], start: int, end: int) -> dict[int, RecordRejected]:
+    """Upsert ops[start:end] in one batch; if a store rejects the batch, one by one to find the bad ones."""
+    items = [op.item for op in ops[start:end] if op.item is not None]
+    vectors = np.stack([np.asarray(op.vector, dtype=np.float32) for op in ops[start:end]])
+    try:
+        index.upsert(items, vectors)
+        return {}
+    except StoreRequestRejected as error:
+        logger.warning("batch of %d rejected (%s); writing one by one", len(items), error)
+    rejected = {}
+    for position in range(start, end):
+        try:
+            index.upsert([items[position - start]], vectors[position - start : position - start + 1])
+        except StoreRequestRejected as error:
+            rejected[position] = RecordRejected(INDEX_STAGE, str(error))
+    return rejected

@@ -1,0 +1,30 @@
+import base64
+from pathlib import Path
+
+from ingest.folder_catalog import demo_message, folder_messages, folder_photos
+from tests.synthetic import COLOURS, coloured_image, jpeg_bytes
+
+
+def _catalog(root: Path) -> Path:
+    for category, colour in zip(("dress", "hat"), COLOURS, strict=False):
+        (root / category).mkdir(parents=True)
+        for i in range(2):
+            (root / category / f"{i}.jpg").write_bytes(jpeg_bytes(coloured_image(colour, seed=i)))
+    (root / "hat" / "notes.txt").write_text("not a photo")
+    return root
+
+
+def test_metadata_is_deterministic_and_valid(tmp_path: Path) -> None:
+    root = _catalog(tmp_path)
+    first, second = list(folder_messages(root)), list(folder_messages(root))
+    assert first == second and len(first) == 4
+    assert [m.category for m in first] == ["dress", "dress", "hat", "hat"]
+    assert len({m.product_id for m in first}) == 4
+    assert first[0].image_url == "https://img.cbir-demo.example/dress/0.jpg"
+    assert base64.b64decode(first[0].image_b64 or "") == (root / "dress" / "0.jpg").read_bytes()
+
+
+def test_url_only_messages(tmp_path: Path) -> None:
+    root = _catalog(tmp_path)
+    message = demo_message(folder_photos(root)[0], root, "http://127.0.0.1:8000/", inline=False)
+    assert message.image_b64 is None and message.image_url == "http://127.0.0.1:8000/dress/0.jpg"

@@ -1,0 +1,53 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedder import Embedder
+from indexer.item import item_id_for_image
+from ingest.errors import RecordRejected
+from ingest.message import UpsertMessage
+from ingest.stages import image_bytes, pixels_from_text, pixels_to_text, prepare
+from tests.ingest.test_message import upsert_fields
+from tests.synthetic import coloured_image, jpeg_bytes, tiny_model_config
+
+
+def _message(**fields: object) -> UpsertMessage:
+    return UpsertMessage.model_validate(upsert_fields(**fields))
+
+
+def test_inline_bytes_are_used_without_fetching() -> None:
+    def no_fetch(url: str) -> bytes:
+        raise AssertionError("must not fetch")
+
+    assert image_bytes(_message(image_b64="AAAA"), no_fetch, 100) == b"\x00\x00\x00"
+
+
+def test_fetched_bytes_over_the_limit_are_rejected() -> None:
+    with pytest.raises(RecordRejected, match="exceeds the limit of 10"):
+        image_bytes(_message(), lambda url: bytes(11), 10)
+
+
+def test_prepare_decodes_to_the_model_input_and_ids_by_content() -> None:
+    data = jpeg_bytes(coloured_image((200, 10, 10), seed=1))
+    config = tiny_model_config()
+    prepared = prepare(_message(image_b64="AAAA"), data, config)
+    assert prepared.pixels.shape == (3, config.image_height, config.image_width)
+    assert prepared.item_id == item_id_for_image(data) and prepared.message.image_b64 is None
+    assert np.array_equal(pixels_from_text(pixels_to_text(prepared.pixels), config), prepared.pixels)
+
+
+@pytest.mark.parametrize("data", [b"", b"plain text", jpeg_bytes(coloured_image((0, 0, 200), seed=2))[:300]])
+def test_unusable_images_are_rejected_at_decode(data: bytes) -> None:
+    with pytest.raises(RecordRejected) as caught:
+        prepare(_message(), data, tiny_model_config())
+    assert caught.value.stage == "decode"
+
+
+def test_embedding_prepared_pixels_matches_embedding_the_bytes(tiny_checkpoint: Path) -> None:
+    embedder = Embedder.load(tiny_checkpoint)
+    data = jpeg_bytes(coloured_image((20, 200, 20), seed=3))
+    prepared = prepare(_message(), data, embedder.config)
+    np.testing.assert_allclose(embedder.embed_pixels(prepared.pixels[None]), embedder.embed([data]), atol=1e-6)
+    assert json.loads(prepared.message.model_dump_json())["product_id"] == "P1"

@@ -1,0 +1,97 @@
+"""A catalog of real photos with duplicates and bad records, served partly over HTTP, for the topology tests."""
+
+import base64
+import functools
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from indexer.item import item_id_for_image
+from ingest.folder_catalog import demo_message, folder_photos
+from ingest.message import SCHEMA_VERSION, DeleteMessage, UpsertMessage
+from tests.ingest.kafka_helpers import CLOTHING_SMALL
+
+MAX_IMAGE_BYTES = 200_000
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="module")
+def image_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A local HTTP server (loopback, so the topology must be configured to allow it) and its folder."""
+    folder = tmp_path_factory.mktemp("served")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=folder))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", folder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class PublishedCatalog:
+    """What a test publishes, and what must come out of the topology."""
+
+    messages: list[tuple[bytes, bytes]] = field(default_factory=list)  # (key, raw value) in publishing order
+    good_ids: dict[str, bytes] = field(default_factory=dict)  # item id -> photo bytes, after deletes
+    bad: dict[str, str] = field(default_factory=dict)  # marker in the raw message -> expected stage
+
+
+def build_catalog(photos: int, duplicates: int, base_url: str, served: Path) -> PublishedCatalog:
+    """Every 6th photo of clothing-small/test (half inline, half by URL), duplicates, a delete, bad records."""
+    root = Path(CLOTHING_SMALL) / "test"
+    paths = folder_photos(root)[::6][:photos]
+    catalog = PublishedCatalog()
+    upserts: list[UpsertMessage] = []
+    for n, path in enumerate(paths):
+        inline = n % 2 == 0
+        if not inline:
+            target = served / path.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+        upserts.append(demo_message(path, root, base_url, inline=inline))
+        catalog.good_ids[item_id_for_image(path.read_bytes())] = path.read_bytes()
+    for message in [*upserts, *upserts[:duplicates]]:
+        catalog.messages.append((message.product_id.encode(), message.model_dump_json(exclude_none=True).encode()))
+    deleted = upserts[-1]
+    delete = DeleteMessage(schema_version=SCHEMA_VERSION, op="delete", product_id=deleted.product_id)
+    catalog.messages.append((deleted.product_id.encode(), delete.model_dump_json().encode()))
+    catalog.good_ids.pop(item_id_for_image(paths[-1].read_bytes()))
+    _add_bad_records(catalog, upserts[0], paths[0].read_bytes(), base_url, served)
+    return catalog
+
+
+def _add_bad_records(
+    catalog: PublishedCatalog, template: UpsertMessage, jpeg: bytes, base_url: str, served: Path
+) -> None:
+    """One record of each kind that must end in the dead-letter topic, marked by its product id."""
+    (served / "oversized.jpg").write_bytes(jpeg[:4] + bytes(MAX_IMAGE_BYTES + 1000))
+    (served / "notes.txt").write_text("not a photo")
+
+    def upsert(marker: str, stage: str, **fields: object) -> None:
+        message = template.model_copy(update={"product_id": marker, "image_b64": None, **fields})
+        catalog.messages.append((marker.encode(), message.model_dump_json(exclude_none=True).encode()))
+        catalog.bad[marker] = stage
+
+    upsert("bad-corrupt-jpeg", "decode", image_b64=base64.b64encode(jpeg[: len(jpeg) // 3]).decode())
+    upsert("bad-not-an-image", "decode", image_b64=base64.b64encode(b"hello, I am text").decode())
+    upsert("bad-empty", "decode", image_b64="")
+    upsert("bad-oversized", "fetch", image_url=base_url + "oversized.jpg")
+    upsert("bad-404", "fetch", image_url=base_url + "missing.jpg")
+    upsert("bad-text-url", "fetch", image_url=base_url + "notes.txt")
+    upsert("bad-internal-address", "fetch", image_url="http://169.254.169.254/latest/meta-data/")
+    catalog.messages.append((b"bad-json", b'{"schema_version": 1, "op": "upsert", "product_id": "bad-json"'))
+    catalog.bad["bad-json"] = "parse"
+    missing = template.model_dump(mode="json", exclude={"title", "image_b64"}) | {"product_id": "bad-missing-field"}
+    catalog.messages.append((b"bad-missing-field", json.dumps(missing).encode()))
+    catalog.bad["bad-missing-field"] = "parse"

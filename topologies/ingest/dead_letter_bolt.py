@@ -1,0 +1,33 @@
+"""Dead letters: writes every rejected record to the dead-letter topic; acks once Kafka has it."""
+
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from streamparse import Bolt, Tuple
+
+from topologies.ingest.reporting import component_setup, report
+
+
+class DeadLetterBolt(Bolt):
+    """Produces each DeadLetter (JSON) to the dead-letter topic, waiting for Kafka's confirmation."""
+
+    outputs: list[str] = []
+    auto_ack = False
+
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        self.settings, _, self.counters = component_setup(storm_conf, context)
+        self.producer = KafkaProducer(bootstrap_servers=self.settings.bootstrap_servers)
+
+    def process_tick(self, tup: Tuple) -> None:
+        report(self.counters, self.settings, self.logger)
+
+    def process(self, tup: Tuple) -> None:
+        try:
+            self.producer.send(self.settings.dead_letter_topic, value=tup.values[0].encode()).get(timeout=30)
+        except KafkaError as error:
+            self.logger.warning("dead letter not written (%s); failing it for a replay", error)
+            self.fail(tup)
+            return
+        self.counters.add("dead_lettered")
+        self.ack(tup)

@@ -1,0 +1,63 @@
+"""Fetch and decode: parse the message, get the photo (inline or by URL), decode it to the model's pixels."""
+
+import time
+from typing import Any
+
+import httpx
+from streamparse import Bolt, Stream, Tuple
+
+from embedder import Embedder
+from ingest.dead_letter import DeadLetter
+from ingest.errors import RecordRejected
+from ingest.fetch import FetchPolicy, ImageUnavailable, fetch_image
+from ingest.message import UpsertMessage, parse_message
+from ingest.stages import image_bytes, pixels_to_text, prepare
+from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup, report
+
+
+class FetchBolt(Bolt):
+    """Emits (product_id, op, message, item_id, pixels); bad records to the dead-letter stream."""
+
+    outputs = [
+        Stream(fields=["product_id", "op", "message", "item_id", "pixels"], name="default"),
+        Stream(fields=["dead_letter"], name=DEAD_LETTER_STREAM),
+    ]
+    auto_ack = False
+
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        self.settings, _, self.counters = component_setup(storm_conf, context)
+        s = self.settings
+        self.model_config = Embedder.load(s.model_path, threads=1).config
+        self.policy = FetchPolicy.of(s.fetch_timeout_s, s.max_image_bytes, s.allowed_networks)
+        self.http = httpx.Client(headers={"User-Agent": "cbir-fashion-ingest/1"})
+
+    def process_tick(self, tup: Tuple) -> None:
+        report(self.counters, self.settings, self.logger)
+
+    def process(self, tup: Tuple) -> None:
+        product_id, raw, source = tup.values
+        started = time.monotonic()
+        self.counters.add("processed")
+        try:
+            self._process(product_id, raw, tup)
+        except RecordRejected as error:
+            record = DeadLetter.of(raw, error.stage, error.reason, source=source)
+            self.emit([record.model_dump_json()], stream=DEAD_LETTER_STREAM, anchors=[tup])
+            self.counters.add(f"rejected_{error.stage}")
+        except ImageUnavailable as error:
+            self.logger.warning("%s: %s (will be replayed)", source, error)
+            self.counters.add("fetch_unavailable")
+            self.fail(tup)
+            return
+        self.counters.observe("fetch_decode", time.monotonic() - started)
+        self.ack(tup)
+
+    def _process(self, product_id: str, raw: str, tup: Tuple) -> None:
+        message = parse_message(raw)
+        if not isinstance(message, UpsertMessage):
+            self.emit([message.product_id, message.op, message.model_dump_json(), None, None], anchors=[tup])
+            return
+        fetch = lambda url: fetch_image(url, self.policy, self.http)  # noqa: E731
+        prepared = prepare(message, image_bytes(message, fetch, self.settings.max_image_bytes), self.model_config)
+        values = [message.product_id, "upsert", prepared.message.model_dump_json(), prepared.item_id]
+        self.emit([*values, pixels_to_text(prepared.pixels)], anchors=[tup])

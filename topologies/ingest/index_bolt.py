@@ -1,0 +1,66 @@
+"""Index: batches embedded items and writes each batch to Milvus and Solr; acks once both stores have it."""
+
+import time
+from typing import Any
+
+import numpy as np
+from streamparse import Bolt, Stream, Tuple
+
+from indexer.catalog_index import CatalogIndex
+from indexer.errors import IndexerError
+from indexer.item import CatalogItem
+from ingest.dead_letter import DeadLetter
+from ingest.message import DeleteMessage
+from ingest.stages import IndexOp, apply_index_ops
+from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup, report
+
+
+def index_op(op: str, payload: str, vector: list[float] | None) -> IndexOp:
+    """The write a tuple asks for."""
+    if op == "upsert":
+        return IndexOp(item=CatalogItem.model_validate_json(payload), vector=np.asarray(vector, dtype=np.float32))
+    return IndexOp(delete_product=DeleteMessage.model_validate_json(payload).product_id)
+
+
+class IndexBolt(Bolt):
+    """Writes batches through indexer's CatalogIndex; a batch that fails is failed whole (and replayed)."""
+
+    outputs = [Stream(fields=["dead_letter"], name=DEAD_LETTER_STREAM)]
+    auto_ack = False
+
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        self.settings, indexer_settings, self.counters = component_setup(storm_conf, context)
+        self.index = CatalogIndex.from_settings(indexer_settings, self.settings.embedding_dim)
+        self.batch: list[Tuple] = []
+
+    def process_tick(self, tup: Tuple) -> None:
+        self.flush()
+        report(self.counters, self.settings, self.logger)
+
+    def process(self, tup: Tuple) -> None:
+        self.batch.append(tup)
+        if len(self.batch) >= self.settings.index_batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the batch; ack what was written, dead-letter what a store rejected, fail all if a store is down."""
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        started = time.monotonic()
+        try:
+            rejected = apply_index_ops(self.index, [index_op(*tup.values[1:]) for tup in batch])
+        except IndexerError as error:
+            self.logger.warning("batch of %d not written (%s); failing it for a replay", len(batch), error)
+            for tup in batch:
+                self.fail(tup)
+            self.counters.add("index_failed", len(batch))
+            return
+        for position, rejection in rejected.items():
+            record = DeadLetter.of(batch[position].values[2], rejection.stage, rejection.reason)
+            self.emit([record.model_dump_json()], stream=DEAD_LETTER_STREAM, anchors=[batch[position]])
+        for tup in batch:
+            self.ack(tup)
+        self.counters.observe("index", time.monotonic() - started, len(batch))
+        self.counters.add("indexed", sum(1 for tup in batch if tup.values[1] == "upsert") - len(rejected))
+        self.counters.add("deleted", sum(1 for tup in batch if tup.values[1] == "delete"))
