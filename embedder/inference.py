@@ -70,6 +70,8 @@ class Embedder:
     @torch.inference_mode()
     def embed_pixels(self, pixels: np.ndarray | torch.Tensor) -> np.ndarray:
         """uint8 (N, C, H, W) at the model's input size -> float32 (N, D), one forward pass per batch."""
+        if isinstance(pixels, np.ndarray) and not pixels.flags.writeable:
+            pixels = pixels.copy()  # e.g. np.frombuffer over message bytes; torch wants writable memory
         pixels = torch.as_tensor(pixels)
         out = [
             self.encoder(normalize(pixels[start : start + self.batch_size], self.config))
