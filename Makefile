@@ -45,7 +45,7 @@ evaluate: install
 		--catalog $(CATALOG) --out reports/embedder-eval.json --picture reports/embedding-space.png
 
 ablation: install
-	$(BIN)/python bench/ablation.py --catalog $(CATALOG) --out reports/ablation.json
+	$(BIN)/python bench/ablation.py --catalog $(CATALOG) --epochs 6 --out reports/ablation.json
 
 bench-embed: install
 	$(BIN)/python bench/embed.py --model models/catalog.pt --catalog $(CATALOG)/test

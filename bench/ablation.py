@@ -4,7 +4,7 @@ Every variant trains the catalog recipe from scratch for the same (short) number
 the two catalog protocols (class level: test -> train; instance level: shopper photos). The variants run one
 after the other; finished ones are kept in the output file, so an interrupted run continues where it stopped.
 
-Usage: python bench/ablation.py --catalog ../shared/datasets/clothing-small --epochs 8
+Usage: python bench/ablation.py --catalog ../shared/datasets/clothing-small --epochs 6
 """
 
 from __future__ import annotations
@@ -23,16 +23,16 @@ from embedder.evaluation.representations import ModelRepresentation, RawPixels
 from embedder.training.recipes import train
 
 FULL = LossWeights()
-VARIANTS: dict[str, dict[str, object]] = {
+VARIANTS: dict[str, dict[str, object]] = {  # in order of interest: an interrupted run keeps the first ones
     "full (semi: labels + augmentations, all losses)": {},
     "- adversarial": {"loss_weights": replace(FULL, adversarial=0.0)},
     "- perceptual": {"loss_weights": replace(FULL, perceptual=0.0)},
-    "- reconstruction": {"loss_weights": replace(FULL, reconstruction=0.0)},
     "triplet losses only (no decoder, no GAN)": {
         "loss_weights": replace(FULL, adversarial=0.0, perceptual=0.0, reconstruction=0.0)
     },
     "supervised triplets only (labels)": {"triplet_source": "supervised"},
     "unsupervised triplets only (augmentations)": {"triplet_source": "unsupervised"},
+    "- reconstruction": {"loss_weights": replace(FULL, reconstruction=0.0)},
     "semi, 25% of labels": {"labelled_fraction": 0.25},
 }
 COLUMNS = [("catalog-test-train", "R@1"), ("catalog-test-train", "mAP@all"), ("catalog-shopper-photo", "R@1"),
@@ -42,7 +42,7 @@ COLUMNS = [("catalog-test-train", "R@1"), ("catalog-test-train", "mAP@all"), ("c
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", type=Path, default=Path("../shared/datasets/clothing-small"))
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("runs/ablation"))
     parser.add_argument("--out", type=Path, default=Path("reports/ablation.json"))
