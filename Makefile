@@ -6,7 +6,7 @@ CATALOG ?= ../shared/datasets/clothing-small
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed bench-stores \
+.PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed bench-stores bench-ingest \
 	jvm-deps stack-up stack-down stack-status index-catalog clean
 
 install: $(STAMP) $(FASHION_MNIST)
@@ -49,6 +49,9 @@ ablation: install
 
 bench-embed: install
 	$(BIN)/python bench/embed.py --model models/catalog.pt --catalog $(CATALOG)/test
+
+bench-ingest: install  ## starts its own stack and topology; N=2000 by default (IMAGES=500 for a quick run)
+	$(BIN)/python -m bench.ingest --model models/catalog.pt --catalog $(CATALOG) --images $(or $(IMAGES),2000)
 
 jvm-deps: install  ## the pinned Kafka, Solr and Storm jars into deploy/cache/ (skipped when current)
 	$(BIN)/cbir stack deps

@@ -1,24 +1,21 @@
-"""A demo catalog from a folder of photos: deterministic made-up metadata for each `<category>/<photo>` file.
+"""A demo catalog from a folder of photos: one upsert message per `<category>/<photo>` file.
 
-The titles, brands, prices and colours are derived from a hash of the photo's path, so publishing the same
-folder twice sends the same messages.
+The catalog fields are the synthetic ones of `indexer.sample_catalog` (derived from the photo's bytes and its
+category), the same that `cbir index` loads, so publishing a folder and bulk-loading it give the same items, and
+publishing the same folder twice sends the same messages. Only `image_url` is the photo's own path under
+`image_base_url`, so that a topology can fetch it when the bytes are not sent inline.
 """
 
 import base64
-import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 from embedder.data.image_folder import IMAGE_SUFFIXES
+from indexer.sample_catalog import sample_item_fields
 from ingest.message import SCHEMA_VERSION, UpsertMessage
 
-BRANDS = ("Northwind", "Acme Apparel", "Lumen", "Kestrel", "Fjord & Co", "Atelier Nova", "Urban Loom", "Solace")
-COLOURS = ("black", "white", "grey", "navy", "red", "green", "beige", "brown", "blue", "pink")
-STYLES = ("Classic", "Relaxed", "Slim", "Vintage", "Everyday", "Premium", "Lightweight", "Organic cotton")
-DEMO_SITE = "shop.cbir-demo.example"
 DEFAULT_IMAGE_BASE_URL = "https://img.cbir-demo.example/"
-CRAWLED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+FLAT_FOLDER_CATEGORY = "clothing"
 
 
 def folder_photos(root: Path) -> list[Path]:
@@ -30,27 +27,16 @@ def demo_message(
     path: Path, root: Path, image_base_url: str = DEFAULT_IMAGE_BASE_URL, inline: bool = True
 ) -> UpsertMessage:
     """The message of one photo; its bytes inline (base64) unless inline is False (then fetched from the URL)."""
-    relative = path.relative_to(root).as_posix()
-    digest = hashlib.sha256(relative.encode()).digest()
-    category = path.parent.name if path.parent != root else "clothing"
-    colour, brand, style = COLOURS[digest[0] % len(COLOURS)], BRANDS[digest[1] % len(BRANDS)], STYLES[digest[2] % 8]
-    product_id = f"demo-{digest[:6].hex()}"
+    image = path.read_bytes()
+    category = path.parent.name if path.parent != root else FLAT_FOLDER_CATEGORY
     return UpsertMessage(
         schema_version=SCHEMA_VERSION,
         op="upsert",
-        product_id=product_id,
-        title=f"{style} {colour} {category}",
-        brand=brand,
-        category=category,
-        colour=colour,
-        price=round(9.99 + int.from_bytes(digest[3:5]) % 19000 / 100, 2),
-        currency="EUR",
-        product_url=f"https://{DEMO_SITE}/p/{product_id}",
-        image_url=image_base_url.rstrip("/") + "/" + relative,
-        image_b64=base64.b64encode(path.read_bytes()).decode() if inline else None,
-        source_site=DEMO_SITE,
-        crawled_at=CRAWLED_AT,
-        in_stock=digest[5] % 10 != 0,
+        **sample_item_fields(image, category)
+        | {
+            "image_url": image_base_url.rstrip("/") + "/" + path.relative_to(root).as_posix(),
+            "image_b64": base64.b64encode(image).decode() if inline else None,
+        },
     )
 
 

@@ -1,6 +1,7 @@
 import base64
 from pathlib import Path
 
+from indexer.sample_catalog import sample_item_fields
 from ingest.folder_catalog import demo_message, folder_messages, folder_photos
 from tests.synthetic import COLOURS, coloured_image, jpeg_bytes
 
@@ -28,3 +29,12 @@ def test_url_only_messages(tmp_path: Path) -> None:
     root = _catalog(tmp_path)
     message = demo_message(folder_photos(root)[0], root, "http://127.0.0.1:8000/", inline=False)
     assert message.image_b64 is None and message.image_url == "http://127.0.0.1:8000/dress/0.jpg"
+
+
+def test_fields_are_those_cbir_index_loads(tmp_path: Path) -> None:
+    """One generator of demo metadata: a published photo and a bulk-loaded one get the same catalog fields."""
+    root = _catalog(tmp_path)
+    path = folder_photos(root)[0]
+    published = demo_message(path, root).model_dump(exclude={"schema_version", "op", "image_b64", "image_url"})
+    loaded = sample_item_fields(path.read_bytes(), "dress")
+    assert published == {k: v for k, v in loaded.items() if k != "image_url"}

@@ -95,3 +95,19 @@ def _add_bad_records(
     missing = template.model_dump(mode="json", exclude={"title", "image_b64"}) | {"product_id": "bad-missing-field"}
     catalog.messages.append((b"bad-missing-field", json.dumps(missing).encode()))
     catalog.bad["bad-missing-field"] = "parse"
+
+
+def inline_catalog(photos: int) -> PublishedCatalog:
+    """photos distinct photos of clothing-small/test (every 5th, from the 3rd), each one inline upsert message."""
+    root = Path(CLOTHING_SMALL) / "test"
+    catalog = PublishedCatalog()
+    for path in folder_photos(root)[3::5]:
+        item_id = item_id_for_image(path.read_bytes())
+        if item_id in catalog.good_ids:
+            continue
+        message = demo_message(path, root, inline=True)
+        catalog.messages.append((message.product_id.encode(), message.model_dump_json(exclude_none=True).encode()))
+        catalog.good_ids[item_id] = path.read_bytes()
+        if len(catalog.good_ids) == photos:
+            break
+    return catalog

@@ -2,23 +2,20 @@
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import pysolr
 import pytest
-from kafka import KafkaProducer
 
-from cbir.ingest_topology import local_stack_settings, start_ingest_topology
+from cbir.ingest_topology import start_ingest_topology
 from cbir.stack.launcher import Stack
-from cbir.stack.process import ProcessRecord, stop
+from cbir.stack.process import stop
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
-from indexer.settings import IndexerSettings
 from ingest.counters import read_counts
 from ingest.settings import IngestSettings
-from tests.ingest.kafka_helpers import read_topic, unique_topic
-from tests.topologies.ingest_fixtures import MAX_IMAGE_BYTES, PublishedCatalog, build_catalog, image_server
+from tests.ingest.kafka_helpers import read_topic
+from tests.topologies.ingest_fixtures import PublishedCatalog, build_catalog, image_server
+from tests.topologies.running_topology import empty_stores, publish, topology_settings, wait_for
 
 __all__ = ["image_server"]
 
@@ -26,39 +23,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PHOTOS = 60
 DUPLICATES = 10
-
-
-def _settings(stack: Stack, model: Path, metrics: Path) -> tuple[IngestSettings, IndexerSettings]:
-    return local_stack_settings(
-        stack.settings, model,
-        topic=unique_topic("images"), dead_letter_topic=unique_topic("images.dlq"),
-        consumer_group=unique_topic("ingest"), allowed_networks=["127.0.0.0/8"], max_image_bytes=MAX_IMAGE_BYTES,
-        metrics_dir=metrics, metrics_interval_s=1.0, embed_batch_size=16, index_batch_size=32, max_replays=2,
-    )  # fmt: skip
-
-
-def _empty_stores(indexer: IndexerSettings, dim: int) -> CatalogIndex:
-    index = CatalogIndex.from_settings(indexer, dim)
-    index.vectors.drop()
-    index = CatalogIndex.from_settings(indexer, dim)
-    pysolr.Solr(indexer.solr_core_url).delete(q="*:*", commit=True)
-    return index
-
-
-def _publish(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap)
-    for key, value in messages:
-        producer.send(topic, key=key, value=value)
-    producer.flush()
-    producer.close()
-
-
-def _wait(condition: Callable[[], bool], record: ProcessRecord, log: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert record.is_alive(), f"LocalCluster exited; see {log}"
-        assert time.monotonic() < deadline, f"timed out; see {log}"
-        time.sleep(1.0)
 
 
 def _done(index: CatalogIndex, catalog: PublishedCatalog, ingest: IngestSettings, dead: list[object]) -> bool:
@@ -70,16 +34,16 @@ def _done(index: CatalogIndex, catalog: PublishedCatalog, ingest: IngestSettings
 def test_every_good_photo_indexed_once_and_every_bad_record_dead_lettered(
     stack: Stack, tiny_checkpoint: Path, image_server: tuple[str, Path], tmp_path: Path
 ) -> None:
-    ingest, indexer = _settings(stack, tiny_checkpoint, tmp_path / "metrics")
+    ingest, indexer = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics")
     embedder = Embedder.load(tiny_checkpoint)
-    index = _empty_stores(indexer, embedder.dim)
+    index = empty_stores(indexer, embedder.dim)
     catalog = build_catalog(PHOTOS, DUPLICATES, *image_server)
     started = time.monotonic()
     record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=600, partitions=2)
     try:
-        _publish(ingest.bootstrap_servers, ingest.topic, catalog.messages)
+        publish(ingest.bootstrap_servers, ingest.topic, catalog.messages)
         dead: list[object] = []
-        _wait(lambda: _done(index, catalog, ingest, dead), record, log, timeout_s=150)
+        wait_for(lambda: _done(index, catalog, ingest, dead), record, log, timeout_s=150)
         elapsed = time.monotonic() - started
         time.sleep(2)  # nothing more may arrive: no duplicate, no late dead letter
         _done(index, catalog, ingest, dead)

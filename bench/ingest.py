@@ -1,0 +1,221 @@
+"""Streaming ingest on the local stack: end-to-end throughput, publish->searchable latency, embedder-alone speed.
+
+Usage: python -m bench.ingest --model models/catalog.pt --images 2000
+(as a module: run as a script, bench/ingest.py would shadow the `ingest` package)
+Starts its own stack (Kafka, Solr, Milvus on free loopback ports, in a temporary run folder) and the ingest
+topology in Storm LocalCluster, and stops both at the end; `--run-dir run` uses a stack that `cbir stack up`
+started instead. In one run it measures:
+  1. the embedder alone, in-process (`Embedder.embed`, the topology's batch size and torch threads), on the images;
+  2. peak: N images published at once; throughput = N / (first publish -> last one searchable);
+  3. half of that peak rate: N/2 other images published at a steady pace (the p99 latency goal is for this run).
+Images cycle over the catalog's photos, each copy with one pixel changed and re-encoded, so every id differs.
+"Searchable" means found by a Solr search (written after Milvus; visible within the store's commitWithin), polled
+every --poll-s seconds for the ids not seen yet. Prints a table and writes reports/bench-ingest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pysolr
+from kafka import KafkaProducer
+from PIL import Image
+
+from cbir.ingest_topology import local_stack_settings, start_ingest_topology
+from cbir.stack.jvm import resolve_jvm_deps
+from cbir.stack.launcher import Stack
+from cbir.stack.process import free_port, stop
+from cbir.stack.settings import StackSettings
+from embedder import Embedder
+from indexer.catalog_index import CatalogIndex
+from indexer.item import item_id_for_image
+from ingest.folder_catalog import demo_message, folder_photos
+from ingest.message import encode_message
+from ingest.settings import IngestSettings
+
+Photo = tuple[str, bytes, bytes]  # (item id, Kafka key, message)
+
+
+def variants(paths: list[Path], root: Path, count: int, first: int) -> list[Photo]:
+    """count messages cycling over the photos; copy k has one pixel set from k, so its bytes and id are new."""
+    photos: list[Photo] = []
+    for k in range(first, first + count):
+        path = paths[k % len(paths)]
+        image = Image.open(path).convert("RGB")
+        image.putpixel((k // len(paths) % image.width, 0), (k % 256, k // 256 % 256, 7))
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=92)
+        jpeg = buffer.getvalue()
+        update = {"product_id": f"bench-{k}", "image_b64": base64.b64encode(jpeg).decode()}
+        message = demo_message(path, root).model_copy(update=update)
+        photos.append((item_id_for_image(jpeg), message.product_id.encode(), encode_message(message)))
+    assert len({p[0] for p in photos}) == len(photos), "two copies have the same bytes"
+    return photos
+
+
+def embedder_alone(model: Path, photos: list[Photo], settings: IngestSettings) -> float:
+    """Images per second of Embedder.embed on the photos' JPEG bytes, as the embed bolt is configured."""
+    embedder = Embedder.load(model, batch_size=settings.embed_batch_size, threads=settings.torch_threads)
+    images = [base64.b64decode(json.loads(value)["image_b64"]) for _, _, value in photos]
+    embedder.embed(images[: settings.embed_batch_size])  # warm-up
+    started = time.perf_counter()
+    embedder.embed(images)
+    return len(images) / (time.perf_counter() - started)
+
+
+def find_searchable(solr: pysolr.Solr, ids: list[str]) -> set[str]:
+    """Those of ids that a Solr search finds now."""
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        batch = ",".join(ids[start : start + 500])
+        found.update(doc["id"] for doc in solr.search("*:*", fq="{!terms f=id}" + batch, fl="id", rows=500).docs)
+    return found
+
+
+def publish_and_measure(
+    producer: KafkaProducer, topic: str, solr: pysolr.Solr, photos: list[Photo], rate: float | None, poll_s: float
+) -> dict[str, Any]:
+    """Publish photos (at rate per second, or all at once) while polling the store for them; throughput, latency."""
+    published: dict[str, float] = {}  # id -> when it was sent
+    seen: dict[str, float] = {}  # id -> when a search first found it
+    started = time.monotonic()
+    deadline = started + 600 + (len(photos) / rate if rate else 0)
+    while len(seen) < len(photos):
+        assert time.monotonic() < deadline, f"only {len(seen)} of {len(photos)} searchable in time"
+        due = len(photos) if rate is None else min(len(photos), int((time.monotonic() - started) * rate) + 1)
+        for item_id, key, value in photos[len(published) : due]:
+            producer.send(topic, key=key, value=value)
+            published[item_id] = time.monotonic()
+        producer.flush()
+        now = time.monotonic()
+        seen.update({item_id: now for item_id in find_searchable(solr, [i for i in published if i not in seen])})
+        time.sleep(poll_s)
+    elapsed = max(seen.values()) - started
+    latency = np.array([seen[item_id] - published[item_id] for item_id in published])
+    return {
+        "images": len(photos),
+        "offered_rate_per_s": None if rate is None else round(rate, 2),
+        "elapsed_s": round(elapsed, 2),
+        "throughput_per_s": round(len(photos) / elapsed, 2),
+        **{f"latency_p{q}_s": round(float(np.percentile(latency, q)), 3) for q in (50, 95, 99)},
+        "latency_max_s": round(float(latency.max()), 3),
+    }
+
+
+@contextmanager
+def local_stack(run_dir: Path | None) -> Iterator[StackSettings]:
+    """The stack of run_dir (already running), or a private one on free ports, stopped on exit."""
+    if run_dir is not None:
+        yield StackSettings(run_dir=run_dir).with_saved_ports()
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as folder:
+        ports = {free_port() for _ in range(4)}
+        assert len(ports) == 4, "free ports collided; run again"
+        kafka, controller, solr, milvus = sorted(ports)
+        settings = StackSettings(
+            run_dir=Path(folder), kafka_port=kafka, kafka_controller_port=controller, solr_port=solr, milvus_port=milvus
+        )
+        resolve_jvm_deps(settings)
+        stack = Stack(settings)
+        try:
+            stack.up()
+            yield settings
+        finally:
+            stack.down()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Embedder alone, then the topology at peak and at half of it; the results as JSON-ready data."""
+    root = args.catalog
+    paths = folder_photos(root)
+    peak_photos = variants(paths, root, args.images, first=0)
+    half_photos = variants(paths, root, max(args.images // 2, 1), first=args.images)
+    warm_up = variants(paths, root, 1, first=2 * args.images)
+    suffix = f"{os.getpid()}-{int(time.time())}"
+    with local_stack(args.run_dir) as stack:
+        ingest, indexer = local_stack_settings(
+            stack, args.model, topic=f"bench-images-{suffix}", dead_letter_topic=f"bench-images.dlq-{suffix}",
+            consumer_group=f"bench-ingest-{suffix}",
+        )  # fmt: skip
+        if args.run_dir is not None:  # a previous run's copies have the same ids: remove them first
+            index = CatalogIndex.from_settings(indexer, ingest.embedding_dim)
+            index.delete_products([key.decode() for _, key, _ in [*peak_photos, *half_photos, *warm_up]])
+        alone = embedder_alone(args.model, peak_photos, ingest)
+        print(f"embedder alone: {alone:.1f} images/s; starting the topology")
+        record, log = start_ingest_topology(stack, ingest, indexer, duration_s=3600)
+        try:
+            solr = pysolr.Solr(indexer.solr_core_url, timeout=30)
+            producer = KafkaProducer(bootstrap_servers=ingest.bootstrap_servers, linger_ms=5)
+            publish_and_measure(producer, ingest.topic, solr, warm_up, None, args.poll_s)  # topology up and warm
+            print(f"topology ready; publishing {len(peak_photos)} images at once")
+            peak = publish_and_measure(producer, ingest.topic, solr, peak_photos, None, args.poll_s)
+            rate = peak["throughput_per_s"] / 2
+            print(f"peak {peak['throughput_per_s']} images/s; publishing {len(half_photos)} at {rate:.1f}/s")
+            half = publish_and_measure(producer, ingest.topic, solr, half_photos, rate, args.poll_s)
+            producer.close()
+        finally:
+            stop(record, timeout_s=30)
+    return {
+        "command": "python -m bench.ingest " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
+        "model": str(args.model),
+        "catalog": f"{len(paths)} photos under {root}, cycled with one pixel changed per copy",
+        "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "topology": {
+            k: getattr(ingest, k)
+            for k in ("embed_batch_size", "index_batch_size", "torch_threads", "max_spout_pending")
+        },  # fmt: skip
+        "searchable_means": f"found by a Solr search, polled every {args.poll_s} s",
+        "embedder_alone_per_s": round(alone, 2),
+        "peak": peak,
+        "half_peak": half,
+        "pipeline_to_embedder_ratio": round(peak["throughput_per_s"] / alone, 3),
+        "goals": {
+            "ratio_at_least_0_8": peak["throughput_per_s"] / alone >= 0.8,
+            "p99_under_5_s_at_half_peak": half["latency_p99_s"] < 5.0,
+        },
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    """The measurements as a small table."""
+    print(f"\n{'run':<12} {'images':>7} {'images/s':>9} {'p50 s':>7} {'p95 s':>7} {'p99 s':>7} {'max s':>7}")
+    for name in ("peak", "half_peak"):
+        r = result[name]
+        latencies = " ".join(
+            f"{r[k]:>7.2f}" for k in ("latency_p50_s", "latency_p95_s", "latency_p99_s", "latency_max_s")
+        )
+        print(f"{name:<12} {r['images']:>7} {r['throughput_per_s']:>9.1f} {latencies}")
+    print(f"{'embedder':<12} {'':>7} {result['embedder_alone_per_s']:>9.1f}   (in-process Embedder.embed)")
+    print(f"pipeline / embedder-alone throughput: {result['pipeline_to_embedder_ratio']:.0%}; goals {result['goals']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=Path("models/catalog.pt"))
+    parser.add_argument("--catalog", type=Path, default=Path("../shared/datasets/clothing-small"))
+    parser.add_argument("--images", type=int, default=2000, help="N images at peak (N/2 more at half of it)")
+    parser.add_argument("--run-dir", type=Path, default=None, help="use the stack running from this run folder")
+    parser.add_argument("--poll-s", type=float, default=0.25, help="seconds between searches for the ids")
+    parser.add_argument("--out", type=Path, default=Path("reports/bench-ingest.json"))
+    args = parser.parse_args()
+    result = run(args)
+    print_table(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
