@@ -13,13 +13,12 @@ def item_id_for_image(image: bytes) -> str:
     return hashlib.sha256(image).hexdigest()
 
 
-class CatalogItem(BaseModel):
-    """One catalog photo and the product it shows. Field names are those of the Solr schema."""
+class ProductFields(BaseModel):
+    """The catalog fields of one product photo: shared by the catalog item and the crawlers' ingest message."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(pattern=r"^[0-9a-f]{64}$", description="item_id_for_image() of the photo")
-    product_id: str = Field(min_length=1, max_length=256)
+    product_id: str = Field(min_length=1, max_length=256, description="The product (also the Kafka message key)")
     title: str = Field(min_length=1, max_length=1000)
     brand: str = Field(min_length=1, max_length=256)
     category: str = Field(min_length=1, max_length=128)
@@ -27,14 +26,22 @@ class CatalogItem(BaseModel):
     price: float = Field(ge=0)
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
     product_url: str = Field(pattern=r"^https?://", max_length=2048)
-    image_url: str = Field(pattern=r"^https?://", max_length=2048)
+    image_url: str = Field(
+        pattern=r"^https?://", max_length=2048, description="Where the photo is shown from (and fetched from)"
+    )
     source_site: str = Field(min_length=1, max_length=128)
     crawled_at: AwareDatetime
     in_stock: bool = True
-    model_version: str = Field(min_length=1, max_length=128, description="embedder checkpoint that made the vector")
 
     @field_validator("crawled_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
         """Store every time in UTC (Solr dates are UTC)."""
         return value.astimezone(UTC)
+
+
+class CatalogItem(ProductFields):
+    """One catalog photo and the product it shows. Field names are those of the Solr schema."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{64}$", description="item_id_for_image() of the photo")
+    model_version: str = Field(min_length=1, max_length=128, description="embedder checkpoint that made the vector")

@@ -7,18 +7,15 @@ or given inline as `image_b64`. A delete removes every photo of a product. Messa
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from indexer.item import CatalogItem
+from indexer.item import CatalogItem, ProductFields
 from ingest.errors import RecordRejected
 
 SCHEMA_VERSION: Literal[1] = 1
 PARSE_STAGE = "parse"
-
-_HTTP_URL = r"^https?://"
 
 
 class _MessageBase(BaseModel):
@@ -30,31 +27,13 @@ class _MessageBase(BaseModel):
     product_id: str = Field(min_length=1, max_length=256, description="The Kafka key: one product stays ordered")
 
 
-class UpsertMessage(_MessageBase):
+class UpsertMessage(ProductFields, _MessageBase):
     """Add or replace one product photo. Re-publishing the same photo overwrites it (ids come from the bytes)."""
 
     op: Literal["upsert"]
-    title: str = Field(min_length=1, max_length=1000)
-    brand: str = Field(min_length=1, max_length=256)
-    category: str = Field(min_length=1, max_length=128)
-    colour: str = Field(min_length=1, max_length=64)
-    price: float = Field(ge=0)
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
-    product_url: str = Field(pattern=_HTTP_URL, max_length=2048)
-    image_url: str = Field(
-        pattern=_HTTP_URL, max_length=2048, description="Where the photo is shown from; fetched unless image_b64"
-    )
     image_b64: str | None = Field(
         default=None, description="The photo's bytes (standard base64); when given, image_url is not fetched"
     )
-    source_site: str = Field(min_length=1, max_length=128)
-    crawled_at: AwareDatetime
-    in_stock: bool = True
-
-    @field_validator("crawled_at")
-    @classmethod
-    def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
 
     def image_bytes(self) -> bytes | None:
         """The inline photo, or None when it must be fetched from image_url. RecordRejected if not base64."""
