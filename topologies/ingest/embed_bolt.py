@@ -4,39 +4,28 @@ import time
 from typing import Any
 
 import numpy as np
-from streamparse import Bolt, Tuple
+from streamparse import Tuple
 
 from embedder import Embedder
 from ingest.message import UpsertMessage
 from ingest.stages import pixels_from_text
-from topologies.ingest.reporting import component_setup, report
+from topologies.ingest.batch_bolt import BatchBolt
+from topologies.ingest.reporting import component_setup
 
 
-class EmbedBolt(Bolt):
+class EmbedBolt(BatchBolt):
     """Emits (product_id, op, payload, vector): payload is the catalog item (upsert) or the message (delete)."""
 
     outputs = ["product_id", "op", "payload", "vector"]
-    auto_ack = False
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        super().initialize(storm_conf, context)
         self.settings, _, self.counters = component_setup(storm_conf, context)
         self.embedder = Embedder.load(self.settings.model_path, threads=self.settings.torch_threads)
-        self.batch: list[Tuple] = []
+        self.batch_size = self.settings.embed_batch_size
 
-    def process_tick(self, tup: Tuple) -> None:
-        self.flush()
-        report(self.counters, self.settings, self.logger)
-
-    def process(self, tup: Tuple) -> None:
-        self.batch.append(tup)
-        if len(self.batch) >= self.settings.embed_batch_size:
-            self.flush()
-
-    def flush(self) -> None:
+    def process_batch(self, batch: list[Tuple]) -> None:
         """Embed the pending upserts in one pass, pass deletes on in order, and ack the batch."""
-        if not self.batch:
-            return
-        batch, self.batch = self.batch, []
         started = time.monotonic()
         upserts = [tup for tup in batch if tup.values[1] == "upsert"]
         vectors = iter(())

@@ -4,7 +4,7 @@ import time
 from typing import Any
 
 import numpy as np
-from streamparse import Bolt, Stream, Tuple
+from streamparse import Stream, Tuple
 
 from indexer.catalog_index import CatalogIndex
 from indexer.errors import IndexerError
@@ -12,7 +12,8 @@ from indexer.item import CatalogItem
 from ingest.dead_letter import DeadLetter
 from ingest.message import DeleteMessage
 from ingest.stages import IndexOp, apply_index_ops
-from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup, report
+from topologies.ingest.batch_bolt import BatchBolt
+from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup
 
 
 def index_op(op: str, payload: str, vector: list[float] | None) -> IndexOp:
@@ -22,31 +23,19 @@ def index_op(op: str, payload: str, vector: list[float] | None) -> IndexOp:
     return IndexOp(delete_product=DeleteMessage.model_validate_json(payload).product_id)
 
 
-class IndexBolt(Bolt):
+class IndexBolt(BatchBolt):
     """Writes batches through indexer's CatalogIndex; a batch that fails is failed whole (and replayed)."""
 
     outputs = [Stream(fields=["dead_letter"], name=DEAD_LETTER_STREAM)]
-    auto_ack = False
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        super().initialize(storm_conf, context)
         self.settings, indexer_settings, self.counters = component_setup(storm_conf, context)
         self.index = CatalogIndex.from_settings(indexer_settings, self.settings.embedding_dim)
-        self.batch: list[Tuple] = []
+        self.batch_size = self.settings.index_batch_size
 
-    def process_tick(self, tup: Tuple) -> None:
-        self.flush()
-        report(self.counters, self.settings, self.logger)
-
-    def process(self, tup: Tuple) -> None:
-        self.batch.append(tup)
-        if len(self.batch) >= self.settings.index_batch_size:
-            self.flush()
-
-    def flush(self) -> None:
+    def process_batch(self, batch: list[Tuple]) -> None:
         """Write the batch; ack what was written, dead-letter what a store rejected, fail all if a store is down."""
-        if not self.batch:
-            return
-        batch, self.batch = self.batch, []
         started = time.monotonic()
         try:
             rejected = apply_index_ops(self.index, [index_op(*tup.values[1:]) for tup in batch])
