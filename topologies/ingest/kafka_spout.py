@@ -57,6 +57,7 @@ class KafkaSpout(Spout):
         return [TopicPartition(self.settings.topic, p) for p in sorted(partitions) if p % count == index]
 
     def next_tuple(self) -> None:
+        """Emit a replay, or as many buffered records as max_spout_pending allows (a call is a round trip)."""
         if self.replays:
             tup_id = self.replays.popleft()
             self.counters.add("retried")
@@ -65,7 +66,8 @@ class KafkaSpout(Spout):
             if not self.buffered:
                 for records in self.consumer.poll(timeout_ms=50, max_records=100).values():
                     self.buffered.extend(records)
-            if self.buffered:
+            room = max(self.settings.max_spout_pending - len(self.emitted), 1)  # Storm checks pending before calling
+            for _ in range(min(room, len(self.buffered))):
                 self._emit_record(self.buffered.popleft())
         self._commit()
         report(self.counters, self.settings, self.logger)
