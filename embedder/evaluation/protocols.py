@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +112,3 @@ def catalog_protocols(root: Path) -> list[Protocol]:
             gallery,
         ),
     ]
-
-
-ProtocolFactory = Callable[[], list[Protocol]]

@@ -5,37 +5,26 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from embedder.config import ModelConfig, TrainConfig
 from embedder.data.dataset import LabelledImages
 from embedder.data.fashion_mnist import load_fashion_mnist
 from embedder.data.image_folder import load_image_folder
 from embedder.evaluation.metrics import retrieval_metrics
+from embedder.inference import Embedder
 from embedder.models import Generator
-from embedder.preprocessing import normalize
 from embedder.training.trainer import Trainer, Validator
 
 logger = logging.getLogger(__name__)
 FASHION_MNIST_VALIDATION = 5000  # the last 5,000 train images are held out for validation
 
 
-@torch.inference_mode()
-def embed_images(generator: Generator, images: LabelledImages, batch: int = 256) -> np.ndarray:
-    chunks = [
-        generator.encoder(normalize(images.pixels[i : i + batch], generator.config))
-        for i in range(0, len(images), batch)
-    ]
-    return torch.cat(chunks).numpy()
-
-
 def make_validator(queries: LabelledImages, gallery: LabelledImages | None) -> Validator:
     """R@1 and mAP@all of `queries` against `gallery` (or leave-one-out when gallery is None)."""
 
     def validate(generator: Generator) -> dict[str, float]:
-        q = embed_images(generator, queries)
-        g = q if gallery is None else embed_images(generator, gallery)
+        embedder = Embedder(generator.config, generator.encoder, batch_size=256)  # shares the weights, no copy
+        q = embedder.embed_pixels(queries.pixels)
+        g = q if gallery is None else embedder.embed_pixels(gallery.pixels)
         g_labels = queries.labels if gallery is None else gallery.labels
         metrics = retrieval_metrics(q, queries.labels.numpy(), g, g_labels.numpy(), leave_one_out=gallery is None)
         return {"val_R@1": metrics["R@1"], "val_mAP@all": metrics["mAP@all"]}
