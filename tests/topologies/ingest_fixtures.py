@@ -4,6 +4,7 @@ import base64
 import functools
 import http.server
 import json
+import random
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -48,9 +49,9 @@ class PublishedCatalog:
 
 
 def build_catalog(photos: int, duplicates: int, base_url: str, served: Path) -> PublishedCatalog:
-    """Every 6th photo of clothing-small/test (half inline, half by URL), duplicates, a delete, bad records."""
+    """photos of clothing-small/test (a fixed sample, half inline, half by URL), duplicates, a delete, bad records."""
     root = Path(CLOTHING_SMALL) / "test"
-    paths = folder_photos(root)[::6][:photos]
+    paths = sorted(random.Random(0).sample(folder_photos(root), photos))
     catalog = PublishedCatalog()
     upserts: list[UpsertMessage] = []
     for n, path in enumerate(paths):
@@ -90,11 +91,23 @@ def _add_bad_records(
     upsert("bad-404", "fetch", image_url=base_url + "missing.jpg")
     upsert("bad-text-url", "fetch", image_url=base_url + "notes.txt")
     upsert("bad-internal-address", "fetch", image_url="http://169.254.169.254/latest/meta-data/")
+    upsert("bad-inline-too-large", "decode", image_b64=base64.b64encode(bytes(MAX_IMAGE_BYTES + 1)).decode())
+    upsert("bad-truncated-header", "decode", image_b64=base64.b64encode(jpeg[:16]).decode())
+    upsert("bad-not-base64", "parse", image_b64="this is *not* base64!")
     catalog.messages.append((b"bad-json", b'{"schema_version": 1, "op": "upsert", "product_id": "bad-json"'))
     catalog.bad["bad-json"] = "parse"
-    missing = template.model_dump(mode="json", exclude={"title", "image_b64"}) | {"product_id": "bad-missing-field"}
-    catalog.messages.append((b"bad-missing-field", json.dumps(missing).encode()))
-    catalog.bad["bad-missing-field"] = "parse"
+    fields = template.model_dump(mode="json", exclude={"image_b64"})
+    raw_records = {
+        "bad-missing-field": {key: value for key, value in fields.items() if key != "title"},
+        "bad-negative-price": fields | {"price": -1},
+        "bad-schema-version": fields | {"schema_version": 2},
+        "bad-unknown-op": fields | {"op": "merge"},
+    }
+    for marker, record in raw_records.items():
+        catalog.messages.append((marker.encode(), json.dumps(record | {"product_id": marker}).encode()))
+        catalog.bad[marker] = "parse"
+    catalog.messages.append((b"bad-not-an-object", b'["bad-not-an-object"]'))
+    catalog.bad["bad-not-an-object"] = "parse"
 
 
 def inline_catalog(photos: int) -> PublishedCatalog:

@@ -21,8 +21,8 @@ __all__ = ["image_server"]
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-PHOTOS = 60
-DUPLICATES = 10
+PHOTOS = 300
+DUPLICATES = 20
 
 
 def _done(index: CatalogIndex, catalog: PublishedCatalog, ingest: IngestSettings, dead: list[object]) -> bool:
@@ -43,7 +43,7 @@ def test_every_good_photo_indexed_once_and_every_bad_record_dead_lettered(
     try:
         publish(ingest.bootstrap_servers, ingest.topic, catalog.messages)
         dead: list[object] = []
-        wait_for(lambda: _done(index, catalog, ingest, dead), record, log, timeout_s=150)
+        wait_for(lambda: _done(index, catalog, ingest, dead), record, log, timeout_s=240)
         elapsed = time.monotonic() - started
         time.sleep(2)  # nothing more may arrive: no duplicate, no late dead letter
         _done(index, catalog, ingest, dead)
