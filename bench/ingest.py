@@ -6,7 +6,8 @@ Starts its own stack (Kafka, Solr, Milvus on free loopback ports, in a temporary
 topology in Storm LocalCluster, and stops both at the end; `--run-dir run` uses a stack that `cbir stack up`
 started instead. In one run it measures:
   1. the embedder alone, in-process (`Embedder.embed`, the topology's batch size and torch threads), on the images;
-  2. peak: N images published at once; throughput = N / (first publish -> last one searchable);
+  2. peak: after --warm-up images (not measured), N images published at once;
+     throughput = N / (first publish -> last one searchable);
   3. half of that peak rate: N/2 other images published at a steady pace (the p99 latency goal is for this run).
 Images cycle over the catalog's photos, each copy with one pixel changed and re-encoded, so every id differs.
 "Searchable" means found by a Solr search (written after Milvus; visible within the store's commitWithin), polled
@@ -21,18 +22,20 @@ import io
 import json
 import os
 import platform
+import resource
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pysolr
 from kafka import KafkaProducer
 from PIL import Image
 
+from bench.process_cpu import cpu_by_role
 from cbir.ingest_topology import local_stack_settings, start_ingest_topology
 from cbir.stack.jvm import resolve_jvm_deps
 from cbir.stack.launcher import Stack
@@ -41,6 +44,7 @@ from cbir.stack.settings import StackSettings
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from indexer.item import item_id_for_image
+from indexer.metadata_store import MetadataStore
 from ingest.folder_catalog import demo_message, folder_photos
 from ingest.message import encode_message
 from ingest.settings import IngestSettings
@@ -75,17 +79,21 @@ def embedder_alone(model: Path, photos: list[Photo], settings: IngestSettings) -
     return len(images) / (time.perf_counter() - started)
 
 
-def find_searchable(solr: pysolr.Solr, ids: list[str]) -> set[str]:
-    """Those of ids that a Solr search finds now."""
-    found: set[str] = set()
-    for start in range(0, len(ids), 500):
-        batch = ",".join(ids[start : start + 500])
-        found.update(doc["id"] for doc in solr.search("*:*", fq="{!terms f=id}" + batch, fl="id", rows=500).docs)
-    return found
+def cpu_now() -> Counter[str]:
+    """CPU seconds so far of this process (publisher and poller) and of every process it started, by role."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return cpu_by_role(os.getpid()) + Counter({"bench (publish, poll)": usage.ru_utime + usage.ru_stime})
+
+
+def cpu_per_image(before: Counter[str], after: Counter[str], images: int) -> dict[str, float]:
+    """Milliseconds of CPU per image by role between two cpu_now() readings, largest first, with the total."""
+    spent = {name: 1000 * (after[name] - before[name]) / images for name in after}
+    ranked = {name: round(ms, 2) for name, ms in sorted(spent.items(), key=lambda kv: -kv[1]) if ms >= 0.005}
+    return {**ranked, "total": round(sum(spent.values()), 2)}
 
 
 def publish_and_measure(
-    producer: KafkaProducer, topic: str, solr: pysolr.Solr, photos: list[Photo], rate: float | None, poll_s: float
+    producer: KafkaProducer, topic: str, solr: MetadataStore, photos: list[Photo], rate: float | None, poll_s: float
 ) -> dict[str, Any]:
     """Publish photos (at rate per second, or all at once) while polling the store for them; throughput, latency."""
     published: dict[str, float] = {}  # id -> when it was sent
@@ -100,7 +108,7 @@ def publish_and_measure(
             published[item_id] = time.monotonic()
         producer.flush()
         now = time.monotonic()
-        seen.update({item_id: now for item_id in find_searchable(solr, [i for i in published if i not in seen])})
+        seen.update({item_id: now for item_id in solr.searchable_ids([i for i in published if i not in seen])})
         time.sleep(poll_s)
     elapsed = max(seen.values()) - started
     latency = np.array([seen[item_id] - published[item_id] for item_id in published])
@@ -142,7 +150,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     paths = folder_photos(root)
     peak_photos = variants(paths, root, args.images, first=0)
     half_photos = variants(paths, root, max(args.images // 2, 1), first=args.images)
-    warm_up = variants(paths, root, 1, first=2 * args.images)
+    warm_up = variants(paths, root, args.warm_up, first=2 * args.images)
     suffix = f"{os.getpid()}-{int(time.time())}"
     with local_stack(args.run_dir) as stack:
         ingest, indexer = local_stack_settings(
@@ -156,11 +164,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"embedder alone: {alone:.1f} images/s; starting the topology")
         record, log = start_ingest_topology(stack, ingest, indexer, duration_s=3600)
         try:
-            solr = pysolr.Solr(indexer.solr_core_url, timeout=30)
+            solr = MetadataStore.connect(indexer.solr_core_url, timeout_s=30)
             producer = KafkaProducer(bootstrap_servers=ingest.bootstrap_servers, linger_ms=5)
             publish_and_measure(producer, ingest.topic, solr, warm_up, None, args.poll_s)  # topology up and warm
             print(f"topology ready; publishing {len(peak_photos)} images at once")
+            cpu_before = cpu_now()
             peak = publish_and_measure(producer, ingest.topic, solr, peak_photos, None, args.poll_s)
+            peak["cpu_ms_per_image"] = cpu_per_image(cpu_before, cpu_now(), len(peak_photos))
             rate = peak["throughput_per_s"] / 2
             print(f"peak {peak['throughput_per_s']} images/s; publishing {len(half_photos)} at {rate:.1f}/s")
             half = publish_and_measure(producer, ingest.topic, solr, half_photos, rate, args.poll_s)
@@ -198,6 +208,8 @@ def print_table(result: dict[str, Any]) -> None:
         )
         print(f"{name:<12} {r['images']:>7} {r['throughput_per_s']:>9.1f} {latencies}")
     print(f"{'embedder':<12} {'':>7} {result['embedder_alone_per_s']:>9.1f}   (in-process Embedder.embed)")
+    cpu = result["peak"]["cpu_ms_per_image"]
+    print("CPU ms per image at peak: " + ", ".join(f"{name} {ms}" for name, ms in cpu.items()))
     print(f"pipeline / embedder-alone throughput: {result['pipeline_to_embedder_ratio']:.0%}; goals {result['goals']}")
 
 
@@ -206,6 +218,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("models/catalog.pt"))
     parser.add_argument("--catalog", type=Path, default=Path("../shared/datasets/clothing-small"))
     parser.add_argument("--images", type=int, default=2000, help="N images at peak (N/2 more at half of it)")
+    parser.add_argument("--warm-up", type=int, default=300, help="images published first, not measured (JIT, caches)")
     parser.add_argument("--run-dir", type=Path, default=None, help="use the stack running from this run folder")
     parser.add_argument("--poll-s", type=float, default=0.25, help="seconds between searches for the ids")
     parser.add_argument("--out", type=Path, default=Path("reports/bench-ingest.json"))

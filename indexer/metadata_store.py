@@ -140,6 +140,17 @@ class MetadataStore:
         results = self._call("search", lambda: self.solr.search("*:*", fq=fq, fl="id", rows=limit))
         return [doc["id"] for doc in results.docs]
 
+    def searchable_ids(self, ids: Sequence[str]) -> set[str]:
+        """Those of ids that a search finds now (unlike get(), which also sees writes not yet searchable)."""
+        found: set[str] = set()
+        for batch in _batches(ids, 500):
+            fq = "{!terms f=id}" + ",".join(batch)
+            results = self._call(
+                "search", lambda fq=fq, rows=len(batch): self.solr.search("*:*", fq=fq, fl="id", rows=rows)
+            )
+            found.update(doc["id"] for doc in results.docs)
+        return found
+
     def _query_params(self, text: str | None, search_filter: SearchFilter | None) -> dict[str, Any]:
         """Parameters shared by search and facets: dismax for text (no query syntax), one fq per condition."""
         params: dict[str, Any] = {"fq": solr_filter_queries(search_filter)}

@@ -36,6 +36,15 @@ def test_get_sees_a_write_before_any_commit(metadata_store: MetadataStore, make_
     assert metadata_store.get([item.id]) == {item.id: item}
 
 
+def test_searchable_ids_sees_only_committed_items(metadata_store: MetadataStore, filled, make_item) -> None:
+    pending = make_item(43)
+    metadata_store.add([pending])  # in the update log, not yet searchable
+    asked = [filled[0].id, filled[4].id, pending.id, "f" * 64]
+    assert metadata_store.searchable_ids(asked) == {filled[0].id, filled[4].id}
+    metadata_store.refresh()
+    assert metadata_store.searchable_ids(asked) == {filled[0].id, filled[4].id, pending.id}
+
+
 def test_re_adding_is_idempotent(metadata_store: MetadataStore, filled) -> None:
     metadata_store.add(filled)
     metadata_store.add([filled[0].model_copy(update={"price": 1.0})])
