@@ -144,10 +144,8 @@ class MetadataStore:
         """Those of ids that a search finds now (unlike get(), which also sees writes not yet searchable)."""
         found: set[str] = set()
         for batch in _batches(ids, 500):
-            fq = "{!terms f=id}" + ",".join(batch)
-            results = self._call(
-                "search", lambda fq=fq, rows=len(batch): self.solr.search("*:*", fq=fq, fl="id", rows=rows)
-            )
+            search = partial(self.solr.search, "*:*", fq="{!terms f=id}" + ",".join(batch), fl="id", rows=len(batch))
+            results = self._call("search", search)
             found.update(doc["id"] for doc in results.docs)
         return found
 
