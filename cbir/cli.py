@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cbir.ingest_cli import publish, topology_app
+from cbir.stack.settings import StackSettings
 from cbir.stack_cli import stack_app
 
 app = typer.Typer(
@@ -22,13 +23,19 @@ app.command()(publish)
 app.add_typer(topology_app, name="topology")
 
 
+OUR_PACKAGES = ("cbir", "embedder", "indexer", "ingest", "topologies", "api")
+
+
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    """Our packages log at INFO (DEBUG with -v); libraries (Kafka, HTTP clients, Milvus) only warnings."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    for package in OUR_PACKAGES:
+        logging.getLogger(package).setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 @app.command()
@@ -240,11 +247,20 @@ def demo(
         "../shared/datasets/clothing-small/test"
     ),
     count: Annotated[int, typer.Option(help="How many query photos to show.")] = 5,
+    run_dir: Annotated[Path | None, typer.Option(help="The local stack's run folder [env CBIR_STACK_RUN_DIR]")] = None,
 ) -> None:
-    """Embed the catalog and print the top-5 catalog matches of a few test photos."""
-    from cbir.demo import run_demo
+    """Stack up, ingest topology, publish the catalog to Kafka, wait until searchable, show top-5 matches."""
+    from cbir.demo import DemoStalled, run_demo
+    from cbir.stack.errors import StackError
+    from indexer.errors import IndexerError
+    from ingest.errors import IngestError
 
-    typer.echo(run_demo(model, catalog, queries, count))
+    stack = StackSettings() if run_dir is None else StackSettings(run_dir=run_dir)
+    try:
+        run_demo(stack, model, catalog, queries, count, typer.echo)
+    except (StackError, IndexerError, IngestError, DemoStalled) as error:
+        typer.secho(f"demo failed: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
 
 
 if __name__ == "__main__":

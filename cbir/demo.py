@@ -1,43 +1,110 @@
-"""The demo as it stands: embed the catalog, then show the top matches of a few test photos."""
+"""The demo on the streaming path: stack up, ingest topology, publish the catalog to Kafka, wait until every photo is
+searchable, then show the best catalog matches of a few query photos, read back from Milvus and Solr."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from cbir.ingest_topology import background_topology, local_stack_settings, start_background_topology
+from cbir.stack.launcher import Stack
+from cbir.stack.settings import StackSettings
 from embedder import Embedder
-from embedder.data.image_folder import list_image_folder
+from indexer.catalog_index import CatalogIndex
+from indexer.item import item_id_for_image
+from ingest.folder_catalog import demo_message, folder_photos
+from ingest.publisher import CatalogPublisher
+
+Echo = Callable[[str], None]
+TOPOLOGY_DURATION_S = 30 * 24 * 3600
 
 
-def embed_folder(embedder: Embedder, paths: list[Path], batch: int = 128) -> np.ndarray:
-    chunks = []
-    for start in tqdm(range(0, len(paths), batch), desc="embedding catalog", unit="batch"):
-        chunks.append(embedder.embed([p.read_bytes() for p in paths[start : start + batch]]))
-    return np.concatenate(chunks)
+class DemoStalled(RuntimeError):
+    """The topology stopped making photos searchable before the whole catalog was."""
 
 
-def run_demo(model: Path, catalog: Path, queries: Path, count: int = 5, top: int = 5) -> str:
-    """Embed `catalog` (a class-folder tree), query with `count` photos of `queries`; return the printout."""
+def start_pipeline(stack: StackSettings, model: Path, echo: Echo) -> tuple[CatalogIndex, Embedder, str]:
+    """The stack up and the ingest topology running in the background; the index, the model, the Kafka address."""
+    echo("starting the stack (Kafka, Solr, Milvus) ...")
+    Stack(stack).up()
+    stack = stack.with_saved_ports()
+    ingest, indexer = local_stack_settings(stack, model)
+    running = background_topology(stack)
+    if running is None:
+        record, log = start_background_topology(stack, ingest, indexer, TOPOLOGY_DURATION_S)
+        echo(f"ingest topology started in Storm LocalCluster (PID {record.pid}, log {log})")
+    else:
+        echo(f"ingest topology already running (PID {running.pid})")
     embedder = Embedder.load(model)
-    paths, labels, classes = list_image_folder(catalog)
-    started = time.perf_counter()
-    vectors = embed_folder(embedder, paths)
-    seconds = time.perf_counter() - started
-    query_paths, query_labels, _ = list_image_folder(queries)
-    picks = np.linspace(0, len(query_paths) - 1, count).astype(int)  # spread over the classes
-    lines = [
-        f"model {model} (version {embedder.version}, dim {embedder.dim}); "
-        f"embedded {len(paths)} catalog photos in {seconds:.1f} s ({len(paths) / seconds:.0f} images/s)"
-    ]
-    for i in picks:
-        query = embedder.embed([query_paths[i].read_bytes()])[0]
-        scores = vectors @ query
-        best = np.argsort(-scores)[:top]
-        lines.append(f"\nquery {query_paths[i].name} (class {classes[query_labels[i]]}):")
-        for rank, j in enumerate(best, 1):
-            mark = "✓" if labels[j] == query_labels[i] else "✗"
-            lines.append(f"  {rank}. {mark} {classes[labels[j]]:<11} score {scores[j]:.3f}  {paths[j].name}")
-    return "\n".join(lines)
+    return CatalogIndex.from_settings(indexer, embedder.dim), embedder, ingest.bootstrap_servers
+
+
+def publish_missing(index: CatalogIndex, catalog: Path, bootstrap_servers: str, echo: Echo) -> dict[str, Path]:
+    """Publish to Kafka the catalog photos not searchable yet; returns every catalog photo by item id."""
+    photos = {item_id_for_image(path.read_bytes()): path for path in folder_photos(catalog)}
+    searchable = index.metadata.searchable_ids(list(photos))
+    missing = [path for item_id, path in photos.items() if item_id not in searchable]
+    echo(f"{len(photos) - len(missing)} of {len(photos)} catalog photos already searchable; publishing {len(missing)}")
+    with CatalogPublisher(bootstrap_servers) as publisher:
+        for count, path in enumerate(tqdm(missing, desc="publish to Kafka", unit="photo"), start=1):
+            publisher.publish(demo_message(path, catalog))
+            if count % 200 == 0:
+                publisher.flush()  # confirmed deliveries; bounds what waits in memory
+    return photos
+
+
+def wait_searchable(index: CatalogIndex, ids: list[str], stall_timeout_s: float = 180) -> float:
+    """Wait, with a progress bar, until every id is searchable; DemoStalled if none arrives for stall_timeout_s."""
+    started = last_progress = time.monotonic()
+    found: set[str] = set()
+    with tqdm(total=len(ids), desc="searchable", unit="photo") as bar:
+        while len(found) < len(ids):
+            new = index.metadata.searchable_ids([i for i in ids if i not in found])
+            if new:
+                found |= new
+                bar.update(len(new))
+                last_progress = time.monotonic()
+            elif time.monotonic() - last_progress > stall_timeout_s:
+                raise DemoStalled(f"{len(found)} of {len(ids)} searchable, none more for {stall_timeout_s:.0f} s")
+            time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def show_matches(index: CatalogIndex, embedder: Embedder, queries: Path, count: int, top: int) -> list[str]:
+    """The top catalog matches of `count` query photos spread over the folder, with their Solr fields."""
+    paths = folder_photos(queries)
+    picks = [paths[i] for i in np.linspace(0, len(paths) - 1, count).astype(int)]
+    vectors = embedder.embed([path.read_bytes() for path in picks])
+    lines = []
+    for path, hits in zip(picks, index.vectors.search_batch(vectors, k=top), strict=True):
+        items = index.get([hit.id for hit in hits])
+        lines.append(f"\nquery {path.parent.name}/{path.name}:")
+        for rank, hit in enumerate(hits, 1):
+            item = items.get(hit.id)
+            if item is None:
+                lines.append(f"  {rank}. (no metadata yet) score {hit.score:.3f}")
+                continue
+            mark = "✓" if item.category == path.parent.name else "✗"
+            lines.append(
+                f"  {rank}. {mark} {item.category:<11} score {hit.score:.3f}  {item.title} by {item.brand}, "
+                f"{item.price:.2f} {item.currency}"
+            )
+    return lines
+
+
+def run_demo(stack: StackSettings, model: Path, catalog: Path, queries: Path, count: int, echo: Echo) -> None:
+    """The whole demo, printing as it goes; the stack and topology keep running afterwards."""
+    index, embedder, bootstrap_servers = start_pipeline(stack, model, echo)
+    photos = publish_missing(index, catalog, bootstrap_servers, echo)
+    seconds = wait_searchable(index, list(photos))
+    index.flush()
+    echo(
+        f"all {len(photos)} catalog photos searchable in Milvus ({index.vectors.count()} vectors of model "
+        f"{embedder.version}) and Solr, {seconds:.1f} s after publishing"
+    )
+    for line in show_matches(index, embedder, queries, count, top=5):
+        echo(line)

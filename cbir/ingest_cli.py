@@ -57,6 +57,38 @@ def publish(
     typer.echo(f"published {confirmed} photos from {folder} to {topic} at {servers}")
 
 
+def _stack(run_dir: Path | None) -> StackSettings:
+    """The settings of the local stack running from run_dir, with the ports its last `up` recorded."""
+    return (StackSettings() if run_dir is None else StackSettings(run_dir=run_dir)).with_saved_ports()
+
+
+@topology_app.command("start")
+def start_topology(
+    model: Annotated[Path, typer.Option(help="Embedder checkpoint")] = Path("models/catalog.pt"),
+    run_dir: RunDir = None,
+    partitions: Annotated[int, typer.Option(help="Partitions of the images topic, if it is created")] = 1,
+) -> None:
+    """Start the ingest topology in the background (LocalCluster) against the local stack, unless it runs."""
+    from cbir.ingest_topology import background_topology, local_stack_settings, start_background_topology
+
+    stack = _stack(run_dir)
+    running = background_topology(stack)
+    if running is not None:
+        typer.echo(f"topology already running (PID {running.pid})")
+        return
+    ingest, indexer = local_stack_settings(stack, model)
+    record, log = start_background_topology(stack, ingest, indexer, duration_s=30 * 24 * 3600, partitions=partitions)
+    typer.echo(f"topology started in the background (PID {record.pid}), log {log}; `cbir topology stop` stops it")
+
+
+@topology_app.command("stop")
+def stop_topology(run_dir: RunDir = None) -> None:
+    """Stop the background topology (`cbir stack down` stops it too)."""
+    from cbir.ingest_topology import stop_background_topology
+
+    typer.echo("topology stopped" if stop_background_topology(_stack(run_dir)) else "no topology was running")
+
+
 @topology_app.command("run")
 def run_topology(
     model: Annotated[Path, typer.Option(help="Embedder checkpoint")] = Path("models/catalog.pt"),
@@ -75,7 +107,7 @@ def run_topology(
     from cbir.stack.process import stop
     from ingest.counters import read_counts
 
-    stack = (StackSettings() if run_dir is None else StackSettings(run_dir=run_dir)).with_saved_ports()
+    stack = _stack(run_dir)
     extra = {"metrics_dir": metrics_dir.resolve()} if metrics_dir else {}
     ingest, indexer = local_stack_settings(stack, model, allowed_networks=allowed_network or [], **extra)
     record, log = start_ingest_topology(stack, ingest, indexer, duration, partitions)

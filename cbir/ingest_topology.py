@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any
 
-from cbir.stack.process import ProcessRecord
+from cbir.stack.process import PidFile, ProcessRecord, stop
 from cbir.stack.settings import LOOPBACK, StackSettings
 from cbir.stack.storm_local import run_local_topology
 from embedder import Embedder
@@ -41,3 +41,33 @@ def start_ingest_topology(
 
     ensure_topics(ingest.bootstrap_servers, {ingest.topic: partitions, ingest.dead_letter_topic: 1})
     return run_local_topology(stack, IngestTopology, TOPOLOGY_NAME, ingest.storm_config(indexer), duration_s)
+
+
+def _pid_file(stack: StackSettings) -> PidFile:
+    """Where a background topology of this run folder is recorded (so `cbir stack down` stops it too)."""
+    return PidFile(stack.run_dir, f"topology-{TOPOLOGY_NAME}")
+
+
+def background_topology(stack: StackSettings) -> ProcessRecord | None:
+    """The background topology of this run folder, if one is running."""
+    record = _pid_file(stack).read()
+    return record if record is not None and record.is_alive() else None
+
+
+def start_background_topology(
+    stack: StackSettings, ingest: IngestSettings, indexer: IndexerSettings, duration_s: int, partitions: int = 1
+) -> tuple[ProcessRecord, Path]:
+    """Start the topology and record it in the run folder; it outlives this process until stopped."""
+    record, log = start_ingest_topology(stack, ingest, indexer, duration_s, partitions)
+    _pid_file(stack).write(record)
+    return record, log
+
+
+def stop_background_topology(stack: StackSettings, timeout_s: float = 30) -> bool:
+    """Stop the recorded background topology; whether one was running."""
+    record = _pid_file(stack).read()
+    running = record is not None and record.is_alive()
+    if record is not None:
+        stop(record, timeout_s)
+        _pid_file(stack).remove()
+    return running

@@ -86,8 +86,13 @@ def up(
 
 @stack_app.command()
 def down(run_dir: RunDir = None) -> None:
-    """Stop the processes `cbir stack up` started (by their recorded PIDs), nothing else."""
-    for name, what in Stack(_running_settings(run_dir)).down().items():
+    """Stop the processes `cbir stack up` started (by their recorded PIDs) and a background topology."""
+    from cbir.ingest_topology import stop_background_topology
+
+    settings = _running_settings(run_dir)
+    if stop_background_topology(settings):
+        typer.echo("topology: stopped")
+    for name, what in Stack(settings).down().items():
         typer.echo(f"{name}: {what}")
 
 

@@ -1,0 +1,52 @@
+"""The demo's streaming path on the real stack: background topology, publish, wait until searchable, matches."""
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cbir.demo import run_demo
+from cbir.ingest_topology import background_topology, stop_background_topology
+from cbir.stack.launcher import Stack
+from tests.ingest.kafka_helpers import CLOTHING_SMALL
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture
+def small_catalog(tmp_path: Path) -> Path:
+    """Six photos of each of two classes of clothing-small/test."""
+    for category in ("dress", "shorts"):
+        (tmp_path / category).mkdir()
+        for photo in sorted((Path(CLOTHING_SMALL) / "test" / category).glob("*.jpg"))[:6]:
+            shutil.copy(photo, tmp_path / category / photo.name)
+    return tmp_path
+
+
+@pytest.fixture
+def stopped_topology_after(stack: Stack) -> Iterator[None]:
+    yield
+    stop_background_topology(stack.settings)
+
+
+def test_demo_streams_the_catalog_into_both_stores_and_shows_matches(
+    stack: Stack, tiny_checkpoint: Path, small_catalog: Path, stopped_topology_after: None
+) -> None:
+    lines: list[str] = []
+    run_demo(stack.settings, tiny_checkpoint, small_catalog, small_catalog, count=2, echo=lines.append)
+
+    text = "\n".join(lines)
+    assert "all 12 catalog photos searchable" in text, text
+    queries = [line for line in lines if line.startswith("\nquery ")]
+    assert len(queries) == 2
+    assert text.count("score ") == 2 * 5
+    assert "(no metadata yet)" not in text
+    assert background_topology(stack.settings) is not None, "the topology keeps running for later publishes"
+
+    lines.clear()  # a second run finds everything searchable and publishes nothing
+    run_demo(stack.settings, tiny_checkpoint, small_catalog, small_catalog, count=1, echo=lines.append)
+    assert "12 of 12 catalog photos already searchable; publishing 0" in "\n".join(lines)
+
+    assert stop_background_topology(stack.settings)
+    assert background_topology(stack.settings) is None
