@@ -43,6 +43,12 @@ def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     )  # fmt: skip
 
 
+def _check_address(hostname: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address, policy: FetchPolicy) -> None:
+    """RecordRejected if the address is internal and not in an allowed network."""
+    if _internal(address) and not any(address in network for network in policy.allowed_networks):
+        raise RecordRejected(FETCH_STAGE, f"{hostname} resolves to internal address {address}: refused")
+
+
 def check_url(url: str, policy: FetchPolicy) -> None:
     """RecordRejected unless url is http(s) and every address its host resolves to may be fetched."""
     parts = urlsplit(url)
@@ -53,9 +59,17 @@ def check_url(url: str, policy: FetchPolicy) -> None:
     except (socket.gaierror, UnicodeError) as error:
         raise RecordRejected(FETCH_STAGE, f"cannot resolve {parts.hostname}: {error}") from error
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if _internal(address) and not any(address in network for network in policy.allowed_networks):
-            raise RecordRejected(FETCH_STAGE, f"{parts.hostname} resolves to internal address {address}: refused")
+        _check_address(parts.hostname, ipaddress.ip_address(info[4][0]), policy)
+
+
+def check_peer(url: str, response: httpx.Response, policy: FetchPolicy) -> None:
+    """RecordRejected if the connection went to a refused address after all: the name may have resolved
+    differently when the client connected than when check_url looked (DNS rebinding)."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if peer is None:
+        raise RecordRejected(FETCH_STAGE, f"cannot tell which address {url} was fetched from: refused")
+    _check_address(urlsplit(url).hostname or "", ipaddress.ip_address(peer[0]), policy)
 
 
 def fetch_image(url: str, policy: FetchPolicy, client: httpx.Client) -> bytes:
@@ -64,6 +78,7 @@ def fetch_image(url: str, policy: FetchPolicy, client: httpx.Client) -> bytes:
         check_url(url, policy)
         try:
             with client.stream("GET", url, timeout=policy.timeout_s, follow_redirects=False) as response:
+                check_peer(url, response, policy)  # before reading anything it sent
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])
                     continue

@@ -1,8 +1,11 @@
 """Fetching against a real local HTTP server (loopback, allowed explicitly)."""
 
 import ipaddress
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -62,3 +65,21 @@ def test_bad_urls_are_rejected(served: str, client: httpx.Client, path: str, rea
 def test_a_server_that_is_down_is_retryable(dead_port: int, client: httpx.Client) -> None:
     with pytest.raises(ImageUnavailable):
         fetch_image(f"http://127.0.0.1:{dead_port}/x.jpg", LOOPBACK_ALLOWED, client)
+
+
+def test_a_name_that_resolves_to_loopback_on_connect_is_refused(
+    served: str, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name looks public when checked, then points at loopback when the client connects."""
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])  # a public-looking answer for the first lookup only
+
+    def rebinding(host: str, port: object, *args: object, **kwargs: object) -> list[Any]:
+        if host == "images.rebind.example":
+            host = next(answers, "127.0.0.1")
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    port = urlsplit(served).port
+    with pytest.raises(RecordRejected, match="internal address 127.0.0.1"):
+        fetch_image(f"http://images.rebind.example:{port}/small.jpg", FetchPolicy(timeout_s=2), client)
