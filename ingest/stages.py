@@ -62,6 +62,16 @@ def pixels_from_text(text: str, config: ModelConfig) -> NDArray[np.uint8]:
     return np.frombuffer(base64.b64decode(text), dtype=np.uint8).reshape(shape)
 
 
+def vector_to_text(vector: NDArray[np.float32]) -> str:
+    """A vector as base64 of its float32 bytes: exact, and a quarter the size of a JSON list of floats."""
+    return base64.b64encode(np.ascontiguousarray(vector, dtype="<f4").tobytes()).decode()
+
+
+def vector_from_text(text: str) -> NDArray[np.float32]:
+    """The vector of vector_to_text."""
+    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float32)
+
+
 @dataclass(frozen=True)
 class IndexOp:
     """One write of the index stage: an item with its vector, or the deletion of a product's items."""

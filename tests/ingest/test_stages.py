@@ -8,7 +8,7 @@ from embedder import Embedder
 from indexer.item import item_id_for_image
 from ingest.errors import RecordRejected
 from ingest.message import UpsertMessage
-from ingest.stages import image_bytes, pixels_from_text, pixels_to_text, prepare
+from ingest.stages import image_bytes, pixels_from_text, pixels_to_text, prepare, vector_from_text, vector_to_text
 from tests.ingest.test_message import upsert_fields
 from tests.synthetic import coloured_image, jpeg_bytes, tiny_model_config
 
@@ -51,3 +51,12 @@ def test_embedding_prepared_pixels_matches_embedding_the_bytes(tiny_checkpoint: 
     prepared = prepare(_message(), data, embedder.config)
     np.testing.assert_allclose(embedder.embed_pixels(prepared.pixels[None]), embedder.embed([data]), atol=1e-6)
     assert json.loads(prepared.message.model_dump_json())["product_id"] == "P1"
+
+
+def test_vectors_travel_as_text_exactly() -> None:
+    vector = np.random.default_rng(0).normal(size=128).astype(np.float32)
+    text = vector_to_text(vector)
+    assert len(text) < 700
+    restored = vector_from_text(text)
+    assert restored.dtype == np.float32
+    assert np.array_equal(restored, vector)

@@ -8,7 +8,7 @@ from streamparse import Tuple
 
 from embedder import Embedder
 from ingest.message import UpsertMessage
-from ingest.stages import pixels_from_text
+from ingest.stages import pixels_from_text, vector_to_text
 from topologies.ingest.batch_bolt import BatchBolt
 from topologies.ingest.reporting import component_setup
 
@@ -37,7 +37,7 @@ class EmbedBolt(BatchBolt):
             product_id, op, message, item_id, _ = tup.values
             if op == "upsert":
                 item = UpsertMessage.model_validate_json(message).to_item(item_id, self.embedder.version)
-                self.emit([product_id, op, item.model_dump_json(), next(vectors).tolist()], anchors=[tup])
+                self.emit([product_id, op, item.model_dump_json(), vector_to_text(next(vectors))], anchors=[tup])
             else:
                 self.emit([product_id, op, message, None], anchors=[tup])
             self.ack(tup)

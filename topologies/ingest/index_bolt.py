@@ -3,7 +3,6 @@
 import time
 from typing import Any
 
-import numpy as np
 from streamparse import Stream, Tuple
 
 from indexer.catalog_index import CatalogIndex
@@ -11,15 +10,15 @@ from indexer.errors import IndexerError
 from indexer.item import CatalogItem
 from ingest.dead_letter import DeadLetter
 from ingest.message import DeleteMessage
-from ingest.stages import IndexOp, apply_index_ops
+from ingest.stages import IndexOp, apply_index_ops, vector_from_text
 from topologies.ingest.batch_bolt import BatchBolt
 from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup
 
 
-def index_op(op: str, payload: str, vector: list[float] | None) -> IndexOp:
-    """The write a tuple asks for."""
-    if op == "upsert":
-        return IndexOp(item=CatalogItem.model_validate_json(payload), vector=np.asarray(vector, dtype=np.float32))
+def index_op(op: str, payload: str, vector: str | None) -> IndexOp:
+    """The write a tuple asks for (the vector as vector_to_text)."""
+    if op == "upsert" and vector is not None:
+        return IndexOp(item=CatalogItem.model_validate_json(payload), vector=vector_from_text(vector))
     return IndexOp(delete_product=DeleteMessage.model_validate_json(payload).product_id)
 
 
