@@ -339,25 +339,35 @@ def test_cbir_variables_are_fields_of_the_settings_classes_with_valid_values(nam
     assert all(any(k.startswith(p) for p in settings_classes()) for k in others), others
 
 
-def test_store_addresses_point_at_services_on_their_container_ports() -> None:
-    stack = StackSettings()
-    defaults = IndexerSettings()
-    listening = {"kafka": 9092, "solr": stack.solr_port, "milvus": stack.milvus_port}
+# Every variable that holds a store address: the service it must name, and the settings default it must agree with.
+ADDRESS_VARIABLES = {
+    "CBIR_INGEST_BOOTSTRAP_SERVERS": ("kafka", IngestSettings, "bootstrap_servers"),
+    "CBIR_INDEXER_MILVUS_URI": ("milvus", IndexerSettings, "milvus_uri"),
+    "CBIR_INDEXER_SOLR_CORE_URL": ("solr", IndexerSettings, "solr_core_url"),
+    "CBIR_API_KAFKA_BOOTSTRAP_SERVERS": ("kafka", IngestSettings, "bootstrap_servers"),
+    "CBIR_API_MILVUS_URI": ("milvus", IndexerSettings, "milvus_uri"),
+    "CBIR_API_SOLR_CORE_URL": ("solr", IndexerSettings, "solr_core_url"),
+}
+
+
+def host_port_path(address: str) -> tuple[str | None, int | None, str]:
+    """(host, port, path) of a URL or of a Kafka HOST:PORT."""
+    url = urlsplit(address if "://" in address else f"kafka://{address}")
+    return url.hostname, url.port, url.path
+
+
+def test_store_addresses_point_at_services_on_the_ports_of_the_settings() -> None:
+    checked = set()
     for name, service in services().items():
-        env = environment(service)
-        if "CBIR_INGEST_BOOTSTRAP_SERVERS" in env:
-            host, _, port = env["CBIR_INGEST_BOOTSTRAP_SERVERS"].partition(":")
-            assert (host, int(port)) == ("kafka", listening["kafka"]), name
-        for variable, service_name in [("CBIR_INDEXER_MILVUS_URI", "milvus"), ("CBIR_INDEXER_SOLR_CORE_URL", "solr")]:
-            if variable in env:
-                url = urlsplit(env[variable])
-                assert (url.hostname, url.port) == (service_name, listening[service_name]), f"{name}: {variable}"
-                field = variable.removeprefix("CBIR_INDEXER_").lower()
-                assert url.port == urlsplit(getattr(defaults, field)).port, f"{variable}: port differs from the default"
-    assert (
-        urlsplit(defaults.solr_core_url).path
-        == urlsplit(environment(services()["api"])["CBIR_INDEXER_SOLR_CORE_URL"]).path
-    )
+        for variable, value in environment(service).items():
+            if variable not in ADDRESS_VARIABLES:
+                continue
+            target, settings, field = ADDRESS_VARIABLES[variable]
+            host, port, path = host_port_path(value)
+            _, default_port, default_path = host_port_path(str(getattr(settings(), field)))
+            assert (host, port, path) == (target, default_port, default_path), f"{name}: {variable}={value}"
+            checked.add(variable)
+    assert checked == set(ADDRESS_VARIABLES)
 
 
 def test_published_ports_are_the_ports_the_services_listen_on() -> None:
@@ -371,7 +381,7 @@ def test_published_ports_are_the_ports_the_services_listen_on() -> None:
     assert "HOST://:9094" in environment(services()["kafka"])["KAFKA_LISTENERS"]
     assert "PLAINTEXT://:9092" in environment(services()["kafka"])["KAFKA_LISTENERS"]
     api_port = int(command(services()["api"])[command(services()["api"]).index("--port") + 1])
-    assert container_port["api"] == {api_port}
+    assert container_port["api"] == {api_port} == {int(environment(services()["api"])["CBIR_API_PORT"])}
     api_settings = settings_classes()["CBIR_API_"]
     if api_settings is None:
         pytest.xfail(f"API default port not checked: {PENDING_MODULES['api.settings']}")
@@ -384,6 +394,7 @@ def test_every_service_uses_the_kafka_topics_of_the_settings() -> None:
         env = environment(service)
         assert env.get("CBIR_INGEST_TOPIC", defaults.topic) == defaults.topic
         assert env.get("CBIR_INGEST_DEAD_LETTER_TOPIC", defaults.dead_letter_topic) == defaults.dead_letter_topic
+        assert env.get("CBIR_API_KAFKA_TOPIC", defaults.topic) == defaults.topic
     crawler = command(services()["crawler"])
     assert crawler[crawler.index("--topic") + 1] == defaults.topic
 
