@@ -9,6 +9,7 @@ images build, that the containers start, and that the healthchecks pass: that ne
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -321,22 +322,28 @@ def settings_classes() -> dict[str, type[BaseSettings] | None]:
 
 
 @pytest.mark.parametrize("name", sorted(services()))
-def test_cbir_variables_are_fields_of_the_settings_classes_with_valid_values(name: str) -> None:
+def test_cbir_variables_are_fields_of_the_settings_classes_with_valid_values(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = environment(services()[name])
     for prefix, settings in settings_classes().items():
-        values = {
-            k.removeprefix(prefix).lower(): v for k, v in environment(services()[name]).items() if k.startswith(prefix)
-        }
-        if not values:
+        fields = {k.removeprefix(prefix).lower() for k in env if k.startswith(prefix)}
+        if not fields:
             continue
         if settings is None:
             pytest.xfail(
                 f"{name} sets {prefix}* but its settings class is not here yet: {PENDING_MODULES['api.settings']}"
             )
-        unknown = set(values) - set(settings.model_fields)
+        unknown = fields - set(settings.model_fields)
         assert not unknown, f"{name}: {sorted(prefix + u.upper() for u in unknown)} are not {settings.__name__} fields"
-        settings.model_validate({k: v for k, v in values.items() if v != ""})  # types and bounds
-    others = [k for k in environment(services()[name]) if k.startswith("CBIR_")]
-    assert all(any(k.startswith(p) for p in settings_classes()) for k in others), others
+        # Read them exactly as the container will: from the environment (types, JSON lists, bounds).
+        for variable in [k for k in os.environ if k.startswith(prefix)]:
+            monkeypatch.delenv(variable)
+        for variable, value in env.items():
+            if variable.startswith(prefix):
+                monkeypatch.setenv(variable, value)
+        settings()
+    assert all(any(k.startswith(p) for p in settings_classes()) for k in env if k.startswith("CBIR_")), env
 
 
 # Every variable that holds a store address: the service it must name, and the settings default it must agree with.
