@@ -550,6 +550,46 @@ def test_dockerignore_lets_in_what_the_images_need_and_keeps_out_the_rest() -> N
     assert packages <= allowed, f"packages missing from the build context: {packages - allowed}"
 
 
+def dockerignore_pattern(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern as a regex on slash-separated paths (`*` within a name, `**` across folders)."""
+    text, regex = pattern.strip().rstrip("/"), ""
+    while text:
+        for token, replacement in (("**/", "(?:.*/)?"), ("**", ".*"), ("*", "[^/]*"), ("?", "[^/]")):
+            if text.startswith(token):
+                regex, text = regex + replacement, text[len(token) :]
+                break
+        else:
+            regex, text = regex + re.escape(text[0]), text[1:]
+    return re.compile(regex + "$")
+
+
+def in_build_context(path: str) -> bool:
+    """Whether Docker sends path to the builder: the last .dockerignore pattern matching it or a parent decides."""
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    rules = [
+        (line.startswith("!"), dockerignore_pattern(line.lstrip("!")))
+        for line in lines
+        if line.strip() and not line.startswith("#")
+    ]
+    parents = ["/".join(path.split("/")[:n]) for n in range(1, path.count("/") + 2)]
+    sent = True
+    for negated, pattern in rules:
+        if any(pattern.match(parent) for parent in parents):
+            sent = negated
+    return sent
+
+
+def test_build_context_holds_the_package_and_model_and_nothing_else() -> None:
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    sent = {f for f in files if in_build_context(f)}
+    packages = ("embedder/", "indexer/", "ingest/", "topologies/", "cbir/", "api/")
+    assert {f for f in files if f.startswith(packages) and f.endswith(".py")} <= sent
+    assert {"pyproject.toml", "constraints.txt", "README.md", "models/catalog.pt", "deploy/storm/storm.yaml"} <= sent
+    assert not {f for f in sent if f.startswith(("tests/", "docs/", "reports/", "bench/", ".", "models/fashion"))}
+    assert not in_build_context("deploy/cache/storm/lib/x.jar") and not in_build_context("cbir/__pycache__/x.pyc")
+    assert not in_build_context(".venv/bin/python") and not in_build_context(".env")
+
+
 def test_makefile_has_the_compose_targets() -> None:
     makefile = (ROOT / "Makefile").read_text()
     for target in ("up", "down", "logs", "ps"):
