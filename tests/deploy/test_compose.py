@@ -11,6 +11,7 @@ images build, that the containers start, and that the healthchecks pass: that ne
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -131,9 +132,14 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
 
 
 def command(service: dict[str, Any]) -> list[str]:
-    """A service's command as a list of words."""
+    """A service's command as a list of words; `sh -c "exec PROGRAM ..."` is unwrapped to PROGRAM's words."""
     words = service.get("command") or []
-    return [str(word) for word in words] if isinstance(words, list) else str(words).split()
+    words = [str(word) for word in words] if isinstance(words, list) else shlex.split(str(words))
+    if words[:2] in (["sh", "-c"], ["bash", "-c"]):
+        words = shlex.split(words[2])
+        assert words[0] == "exec", f"a shell wrapper must exec its program (signals, exit code): {words}"
+        words = words[1:]
+    return words
 
 
 def schema_errors(model: dict[str, Any]) -> list[str]:
