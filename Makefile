@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 COMPOSE ?= docker compose
 
 .PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed bench-stores bench-ingest \
-	jvm-deps stack-up stack-down stack-status index-catalog up down logs ps clean
+	jvm-deps stack-up stack-down stack-status index-catalog clean
 
 install: $(STAMP) $(FASHION_MNIST)
 
@@ -72,6 +72,7 @@ index-catalog: install  ## needs `make stack-up`; the clothing catalog into Milv
 bench-stores: install  ## needs `make stack-up`
 	$(BIN)/python -m bench.stores --sizes 10000,100000
 
+.PHONY: up down logs ps
 up:  ## docker-compose (needs a Docker engine and .env, see docs/operations.md): build, then start everything
 	test -f .env || (echo "copy .env.example to .env and edit it first" >&2; exit 1)
 	$(COMPOSE) up -d --build

@@ -21,8 +21,8 @@ app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.command()(publish)
-app.add_typer(topology_app, name="topology")
 app.command("init-stores")(init_stores)
+app.add_typer(topology_app, name="topology")
 
 
 OUR_PACKAGES = ("cbir", "embedder", "indexer", "ingest", "topologies", "api")
