@@ -228,7 +228,8 @@ def test_project_images_are_built_here_and_tagged_with_the_project_version() -> 
     version = tomllib_version()
     built = {name: s for name, s in services().items() if PROJECT_IMAGE.match(s["image"])}
     assert {split_image(s["image"])[1] for s in built.values()} == {version}
-    builders = {s["image"]: s["build"]["dockerfile"] for s in built.values() if "build" in s}
+    assert all("build" in s for s in built.values()), "a project image must be built, never pulled"
+    builders = {s["image"]: s["build"]["dockerfile"] for s in built.values()}
     assert builders == {
         "cbir-fashion/api:" + version: "deploy/api/Dockerfile",
         "cbir-fashion/storm-worker:" + version: "deploy/storm-worker/Dockerfile",
