@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 CATALOG ?= ../shared/datasets/clothing-small
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 STAMP := $(VENV)/.installed
+COMPOSE ?= docker compose
 
 .PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed bench-stores bench-ingest \
 	jvm-deps stack-up stack-down stack-status index-catalog clean
@@ -70,6 +71,20 @@ index-catalog: install  ## needs `make stack-up`; the clothing catalog into Milv
 
 bench-stores: install  ## needs `make stack-up`
 	$(BIN)/python -m bench.stores --sizes 10000,100000
+
+.PHONY: up down logs ps
+up:  ## docker-compose (needs a Docker engine and .env, see docs/operations.md): build, then start everything
+	test -f .env || (echo "copy .env.example to .env and edit it first" >&2; exit 1)
+	$(COMPOSE) up -d --build
+
+down:  ## stop and remove the containers; the data volumes stay (`docker compose down -v` deletes them)
+	$(COMPOSE) down
+
+logs:
+	$(COMPOSE) logs -f --tail=200
+
+ps:
+	$(COMPOSE) ps
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

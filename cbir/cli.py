@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cbir.ingest_cli import publish, topology_app
+from cbir.init_cli import init_stores
 from cbir.stack.settings import StackSettings
 from cbir.stack_cli import stack_app
 
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.command()(publish)
+app.command("init-stores")(init_stores)
 app.add_typer(topology_app, name="topology")
 
 
