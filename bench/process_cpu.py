@@ -1,7 +1,7 @@
 """CPU seconds used by a process and its descendants, by role (Linux /proc), to see where a pipeline spends.
 
 A role is named from the command line: the Python class a streamparse component runs, a JVM's main class, or the
-executable. Only descendants of the given process count, so other work on the machine does not.
+executable (or `python -m` module). Only descendants of the given process count, so other work on the machine does not.
 """
 
 import os
@@ -33,6 +33,8 @@ def role(pid: int) -> str:
     if argv and Path(argv[0]).name == "java":
         mains = [a for a in argv[1:] if a.startswith(("org.", "kafka.", "com.")) and " " not in a]
         return "java " + (mains[0].rsplit(".", 1)[-1] if mains else "?")
+    if "-m" in argv[:-1]:
+        return argv[argv.index("-m") + 1]  # python -m milvus_lite ...
     return Path(argv[0]).name if argv else "?"
 
 
