@@ -140,9 +140,13 @@ class MetadataStore:
         results = self._call("search", lambda: self.solr.search("*:*", fq=fq, fl="id", rows=limit))
         return [doc["id"] for doc in results.docs]
 
-    def _query_params(self, text: str | None, search_filter: SearchFilter | None) -> dict[str, Any]:
+    def _query_params(
+        self, text: str | None, search_filter: SearchFilter | None, model_version: str | None = None
+    ) -> dict[str, Any]:
         """Parameters shared by search and facets: dismax for text (no query syntax), one fq per condition."""
         params: dict[str, Any] = {"fq": solr_filter_queries(search_filter)}
+        if model_version is not None:
+            params["fq"].append(f"model_version:{solr_phrase(model_version)}")
         if text and text.strip():
             params.update({"defType": "dismax", "qf": "title^2 text", "q.alt": "*:*"})
         return params
@@ -153,10 +157,12 @@ class MetadataStore:
         search_filter: SearchFilter | None = None,
         rows: int = 10,
         start: int = 0,
+        model_version: str | None = None,
     ) -> MetadataPage:
-        """Items matching every word of the text (analysed) and the filter, best match first."""
+        """Items matching every word of the text (analysed) and the filter (and of one model version if given),
+        best match first."""
         query = solr_text(text) if text and text.strip() else "*:*"
-        params = self._query_params(text, search_filter)
+        params = self._query_params(text, search_filter, model_version)
         results = self._call("search", lambda: self.solr.search(query, rows=rows, start=start, **params))
         return MetadataPage(items=[from_solr_document(doc) for doc in results.docs], total=results.hits)
 
@@ -166,11 +172,12 @@ class MetadataStore:
         search_filter: SearchFilter | None = None,
         fields: Sequence[str] = FACET_FIELDS,
         limit: int = 100,
+        model_version: str | None = None,
     ) -> dict[str, dict[str, int]]:
         """Per field, how many matching items have each value (most frequent first, zeros left out)."""
         query = solr_text(text) if text and text.strip() else "*:*"
         params = {
-            **self._query_params(text, search_filter),
+            **self._query_params(text, search_filter, model_version),
             "rows": 0,
             "facet": "true",
             "facet.field": list(fields),
