@@ -21,6 +21,7 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
     errors.UnsupportedMediaType: (415, "unsupported_media_type"),
     errors.NotAnImage: (422, "not_an_image"),
     errors.InvalidField: (422, "invalid_field"),
+    errors.MalformedBody: (400, "malformed_body"),
     errors.BadFilter: (400, "bad_filter"),
     errors.BadCursor: (400, "bad_cursor"),
     errors.ItemNotFound: (404, "item_not_found"),
@@ -36,7 +37,7 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
     KafkaUnavailable: (503, "kafka_unavailable"),
     PublishFailed: (503, "kafka_unavailable"),
 }
-HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+HTTP_CODES = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:

@@ -21,6 +21,10 @@ class InvalidField(ApiError):
     """A request field is missing, of the wrong type or out of range."""
 
 
+class MalformedBody(ApiError):
+    """The request body cannot be parsed at all (broken JSON or multipart)."""
+
+
 class BadFilter(ApiError):
     """The filters are well-typed but make no sense together (an empty price range, ...)."""
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from api.errors import InvalidField, NotAnImage, PayloadTooLarge, UnsupportedMediaType
+from api.errors import InvalidField, MalformedBody, NotAnImage, PayloadTooLarge, UnsupportedMediaType
 from api.runtime import Runtime, Timings
 from api.schemas import SearchOptions, SearchRequest
 
@@ -60,6 +60,8 @@ async def _from_json(request: Request, runtime: Runtime, timings: Timings) -> tu
     try:
         query = SearchRequest.model_validate_json(await request.body())
     except ValidationError as error:
+        if any(problem["type"] == "json_invalid" for problem in error.errors()):
+            raise MalformedBody(f"the body is not valid JSON: {validation_problem(error)}") from error
         raise InvalidField(validation_problem(error)) from error
     if (query.image_b64 is None) == (query.image_url is None):
         raise InvalidField("give exactly one of image_b64 and image_url")

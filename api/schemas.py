@@ -149,7 +149,7 @@ class ErrorBody(BaseModel):
 def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI `responses` entries for these error statuses, all with the ErrorBody schema."""
     descriptions = {
-        400: "bad filters or cursor",
+        400: "bad filters or cursor, or a body that cannot be parsed",
         401: "missing API key",
         403: "wrong API key",
         404: "unknown item",

@@ -54,7 +54,7 @@ async def similar_items(
     "",
     status_code=202,
     response_model=PublishAccepted,
-    responses=error_responses(401, 403, 413, 422, 503),
+    responses=error_responses(400, 401, 403, 413, 422, 503),
     summary="Publish an item for ingestion (API key)",
 )
 async def publish_item(message: UpsertMessage, runtime: RuntimeDep, _: ApiKeyDep) -> PublishAccepted:

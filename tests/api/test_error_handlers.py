@@ -24,6 +24,7 @@ from ingest.errors import KafkaUnavailable, RecordRejected
         (errors.InvalidField("x"), 422, "invalid_field"),
         (errors.BadFilter("x"), 400, "bad_filter"),
         (errors.BadCursor("x"), 400, "bad_cursor"),
+        (errors.MalformedBody("x"), 400, "malformed_body"),
         (errors.MissingApiKey("x"), 401, "missing_api_key"),
         (errors.WrongApiKey("x"), 403, "wrong_api_key"),
         (errors.ItemNotFound("x"), 404, "item_not_found"),

@@ -156,7 +156,9 @@ def test_one_per_product_keeps_the_best_photo_of_each(client: TestClient, api_ca
         ({"json": {"image_b64": "AAAA", "price_min": 50, "price_max": 10}}, 400, "bad_filter"),
         ({"json": {"image_b64": "AAAA", "cursor": "not-a-cursor"}}, 400, "bad_cursor"),
         ({"json": {"image_url": "http://10.1.2.3/x.jpg"}}, 422, "not_an_image"),
-        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "invalid_field"),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "malformed_body"),
+        ({"content": b"--x\r\nbroken", "headers": {"content-type": "multipart/form-data; boundary=x"}}, 400,
+         "malformed_body"),
     ],
 )
 def test_bad_input_gets_a_json_error(client: TestClient, request_kwargs: dict, status: int, code: str) -> None:
