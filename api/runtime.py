@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -26,6 +27,7 @@ from api.metrics import ApiMetrics
 from api.settings import ApiSettings
 from embedder import Embedder
 from indexer.errors import IndexerError
+from indexer.item import item_id_for_image
 from indexer.metadata_store import MetadataStore
 from indexer.vector_store import VectorIndexConfig, VectorStore
 from ingest.fetch import FetchPolicy, fetch_image
@@ -35,6 +37,7 @@ from ingest.publisher import CatalogPublisher
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 
 @dataclass
@@ -49,6 +52,12 @@ class Timings:
     def server_timing(self) -> str:
         """The value of a `Server-Timing` header."""
         return ", ".join(f"{stage};dur={ms:.2f}" for stage, ms in self.stages.items())
+
+
+def photo_index(folder: Path) -> dict[str, Path]:
+    """Item id (SHA-256 of the bytes) -> path, for every photo under folder."""
+    paths = (path for path in folder.rglob("*") if path.suffix.lower() in PHOTO_SUFFIXES and path.is_file())
+    return {item_id_for_image(path.read_bytes()): path for path in paths}
 
 
 class Runtime:
@@ -70,6 +79,8 @@ class Runtime:
         self._metadata: MetadataStore | None = None
         self._publisher: CatalogPublisher | None = None
         self._publish_lock = threading.Lock()
+        self._photos: dict[str, Path] | None = None
+        self._photos_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: ApiSettings, metrics: ApiMetrics) -> "Runtime":
@@ -173,6 +184,15 @@ class Runtime:
                 future = self._publisher.publish(message)
                 self._publisher.flush(timeout_s=self.settings.store_timeout_s)
             return future.get(timeout=0)
+
+    # --- local photos ------------------------------------------------------------------------------------
+
+    def photo_path(self, item_id: str) -> Path | None:
+        """The file of an item's photo in photo_dir, if any (the folder is hashed once, on first use)."""
+        with self._photos_lock:
+            if self._photos is None:
+                self._photos = photo_index(self.settings.photo_dir) if self.settings.photo_dir else {}
+        return self._photos.get(item_id)
 
     # --- readiness ---------------------------------------------------------------------------------------
 

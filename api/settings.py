@@ -37,6 +37,9 @@ class ApiSettings(BaseSettings):
     image_fetch_max_redirects: int = Field(default=3, ge=0)
     # image_url queries resolving to loopback/private addresses are refused unless inside one of these networks.
     image_fetch_allowed_networks: list[str] = []
+    # A folder of the catalog's photos, served at /v1/items/{id}/photo (ids are the photos' SHA-256): for a
+    # catalog whose image_url is not reachable, such as the demo's synthetic one.
+    photo_dir: Path | None = None
     embed_workers: int = Field(default=2, ge=1, description="threads that decode and embed query images")
     torch_threads: int = Field(default=1, ge=1, description="torch threads per embedding")
 

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.catalog_search import PageRequest, search_page
@@ -26,6 +27,20 @@ async def get_item(item_id: ItemIdPath, runtime: RuntimeDep) -> Item:
     if item_id not in found:
         raise ItemNotFound(f"no item {item_id}")
     return Item(**found[item_id].model_dump(exclude={"model_version", "crawled_at"}))
+
+
+@router.get(
+    "/{item_id}/photo",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/*": {}}}, **error_responses(404, 422)},
+    summary="An item's photo (when the API serves the catalog's photo folder)",
+)
+async def item_photo(item_id: ItemIdPath, runtime: RuntimeDep) -> FileResponse:
+    """The photo file of an item from `CBIR_API_PHOTO_DIR` (404 when not configured or not there)."""
+    path = await run_in_threadpool(runtime.photo_path, item_id)
+    if path is None:
+        raise ItemNotFound(f"no local photo of item {item_id}")
+    return FileResponse(path)
 
 
 @router.get(

@@ -36,6 +36,7 @@ class ApiCatalog:
     model_version: str
     items: list[CatalogItem]
     photos: dict[str, bytes]  # item id -> JPEG
+    photo_dir: Path  # the photos as files, <category>/<n>.jpg
 
     def of_category(self, category: str) -> list[CatalogItem]:
         return [item for item in self.items if item.category == category]
@@ -63,7 +64,9 @@ def catalog_item(n: int, label: int, photo: bytes, model_version: str) -> Catalo
 
 
 @pytest.fixture(scope="session")
-def api_catalog(milvus_uri: str, solr_core_url: str, tiny_checkpoint: Path) -> Iterator[ApiCatalog]:
+def api_catalog(
+    milvus_uri: str, solr_core_url: str, tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiCatalog]:
     """36 synthetic photos (3 colour classes) embedded by the tiny model and indexed in both stores."""
     embedder = Embedder.load(tiny_checkpoint)
     version = f"api-test-{uuid.uuid4().hex[:8]}"
@@ -78,7 +81,11 @@ def api_catalog(milvus_uri: str, solr_core_url: str, tiny_checkpoint: Path) -> I
     index = CatalogIndex.from_settings(settings, embedder.dim)
     index.upsert(items, embedder.embed(list(photos.values())))
     index.flush()
-    yield ApiCatalog(version, items, photos)
+    photo_dir = tmp_path_factory.mktemp("photos")
+    for n, item in enumerate(items):
+        (photo_dir / item.category).mkdir(exist_ok=True)
+        (photo_dir / item.category / f"{n}.jpg").write_bytes(photos[item.id])
+    yield ApiCatalog(version, items, photos, photo_dir)
     index.vectors.drop()
     index.metadata.solr.delete(q=f'model_version:"{version}"', commit=True)
 
@@ -108,6 +115,7 @@ def api_settings(
         max_depth=30,
         store_timeout_s=5.0,
         image_fetch_allowed_networks=["127.0.0.0/8"],
+        photo_dir=api_catalog.photo_dir,
     )  # fmt: skip
 
 
