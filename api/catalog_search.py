@@ -45,7 +45,9 @@ class PageRequest:
     exclude_id: str | None = None  # the query item itself, for /similar
 
 
-async def search_page(runtime: Runtime, vector: NDArray[np.float32], page: PageRequest, timings: Timings) -> SearchResponse:
+async def search_page(
+    runtime: Runtime, vector: NDArray[np.float32], page: PageRequest, timings: Timings
+) -> SearchResponse:
     """The page of results the request asks for, best first, with the cursor of the next one."""
     max_depth, offset = runtime.settings.max_depth, page.offset
     depth = min(offset + page.k, max_depth)

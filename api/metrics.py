@@ -3,7 +3,6 @@
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,7 +72,7 @@ class MetricsMiddleware:
                 metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
-def _route_template(scope: dict[str, Any]) -> str:
+def _route_template(scope: Scope) -> str:
     """The matched route's path template, or `unmatched` (so random paths cannot blow up label cardinality)."""
     route = scope.get("route")
     path = getattr(route, "path", None)

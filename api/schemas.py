@@ -47,7 +47,9 @@ class SearchRequest(SearchOptions):
     """A JSON search: the query image as `image_b64` (standard base64) or `image_url`, exactly one of them."""
 
     image_b64: str | None = Field(default=None, description="the photo's bytes, standard base64")
-    image_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://", description="fetched by the API")
+    image_url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^https?://", description="fetched by the API"
+    )
 
 
 class SimilarQuery(Filters):

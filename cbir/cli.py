@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from cbir.api_cli import api_app
 from cbir.ingest_cli import publish, topology_app
 from cbir.stack_cli import stack_app
 
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 app.command()(publish)
 app.add_typer(topology_app, name="topology")
+app.add_typer(api_app, name="api")
 
 
 @app.callback()

@@ -49,9 +49,7 @@ async def item_photo(item_id: ItemIdPath, runtime: RuntimeDep) -> FileResponse:
     responses=error_responses(400, 404, 422, 503),
     summary="Items similar to an indexed item",
 )
-async def similar_items(
-    item_id: ItemIdPath, query: Annotated[SimilarQuery, Query()], runtime: RuntimeDep
-) -> Response:
+async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Query()], runtime: RuntimeDep) -> Response:
     """Search by an indexed item's stored vector (no upload): the same filters, paging and collapsing."""
     timings = Timings()
     search_filter = search_filter_of(query)

@@ -22,7 +22,9 @@ def search_filter_of(filters: Filters) -> SearchFilter | None:
     try:
         return filters.to_search_filter()
     except ValidationError as error:
-        raise BadFilter("; ".join(problem["msg"].removeprefix("Value error, ") for problem in error.errors())) from error
+        raise BadFilter(
+            "; ".join(problem["msg"].removeprefix("Value error, ") for problem in error.errors())
+        ) from error
 
 
 def page_size(requested: int | None, runtime: Runtime) -> int:
@@ -75,5 +77,3 @@ async def search(request: Request, runtime: RuntimeDep) -> Response:
     page = PageRequest(search_filter, text, k, offset, fingerprint, options.one_per_product)
     vector = await runtime.embed(image, timings)
     return timed_json(await search_page(runtime, vector, page, timings), timings, runtime)
-
-

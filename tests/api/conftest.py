@@ -97,7 +97,11 @@ def kafka_topic() -> str:
 
 @pytest.fixture(scope="session")
 def api_settings(
-    api_catalog: ApiCatalog, milvus_uri: str, solr_core_url: str, kafka_bootstrap: str, tiny_checkpoint: Path,
+    api_catalog: ApiCatalog,
+    milvus_uri: str,
+    solr_core_url: str,
+    kafka_bootstrap: str,
+    tiny_checkpoint: Path,
     kafka_topic: str,
 ) -> ApiSettings:
     """Settings of the app under test: the tiny model, the test catalog's collection, a small upload limit."""
@@ -162,4 +166,3 @@ def live_api(api_settings: ApiSettings) -> Iterator[LiveServer]:
 def query_photo(catalog: ApiCatalog, category: str, index: int = 0) -> bytes:
     """The JPEG of one indexed photo of a category."""
     return catalog.photos[catalog.of_category(category)[index].id]
-

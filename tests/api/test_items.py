@@ -70,8 +70,10 @@ def test_published_item_reaches_kafka_in_the_crawler_contract(
     assert response.json()["topic"] == kafka_topic and response.json()["offset"] >= 0
     records = read_topic(kafka_bootstrap, kafka_topic, count=1)
     assert records and records[0].key == b"P-api-1"
-    assert parse_message(records[0].value).model_dump() == parse_message(str(response.request.content.decode()))\
-        .model_dump()
+    assert (
+        parse_message(records[0].value).model_dump()
+        == parse_message(str(response.request.content.decode())).model_dump()
+    )
 
 
 @pytest.mark.parametrize(

@@ -64,8 +64,11 @@ def test_upload_a_photo_see_results_filter_and_load_more(
     assert first.find_element(By.CSS_SELECTOR, ".brand").text == query.brand
     assert first.find_element(By.CSS_SELECTOR, ".price").text == f"{query.price:.2f} EUR"
     assert first.find_element(By.CSS_SELECTOR, ".score").text.startswith("match 1.00")
-    wait.until(lambda d: d.execute_script(  # image_url does not resolve: the page falls back to the API's copy
-        "const img = document.querySelector('#results li .photo'); return img.complete && img.naturalWidth > 0"))
+    wait.until(
+        lambda d: d.execute_script(  # image_url does not resolve: the page falls back to the API's copy
+            "const img = document.querySelector('#results li .photo'); return img.complete && img.naturalWidth > 0"
+        )
+    )
 
     Select(browser.find_element(By.ID, "category")).select_by_value("shoe")
     wait.until(lambda d: set(shown(d, "category")) == {"shoe"})
@@ -80,9 +83,7 @@ def test_upload_a_photo_see_results_filter_and_load_more(
     browser.save_screenshot(str(REPORTS / "api-page.png"))
 
 
-def test_errors_are_shown_to_the_shopper(
-    browser: webdriver.Chrome, live_api: LiveServer, tmp_path: Path
-) -> None:
+def test_errors_are_shown_to_the_shopper(browser: webdriver.Chrome, live_api: LiveServer, tmp_path: Path) -> None:
     browser.get(f"{live_api.url}/")
     not_a_photo = tmp_path / "notes.jpg"
     not_a_photo.write_bytes(b"this is text, not a photo")

@@ -94,7 +94,7 @@ def test_text_is_fused_with_the_image_ranking(client: TestClient, api_catalog: A
     assert top_fused > top_plain
     for hit in fused["hits"]:
         assert (hit["text_rank"] is not None) == (hit["id"] in linen)
-        expected = (1 / (60 + hit["text_rank"]) if hit["text_rank"] else 0.0)
+        expected = 1 / (60 + hit["text_rank"]) if hit["text_rank"] else 0.0
         assert hit["score"] >= expected  # image term added on top
     assert [h["score"] for h in fused["hits"]] == sorted((h["score"] for h in fused["hits"]), reverse=True)
 
@@ -157,8 +157,11 @@ def test_one_per_product_keeps_the_best_photo_of_each(client: TestClient, api_ca
         ({"json": {"image_b64": "AAAA", "cursor": "not-a-cursor"}}, 400, "bad_cursor"),
         ({"json": {"image_url": "http://10.1.2.3/x.jpg"}}, 422, "not_an_image"),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "malformed_body"),
-        ({"content": b"--x\r\nbroken", "headers": {"content-type": "multipart/form-data; boundary=x"}}, 400,
-         "malformed_body"),
+        (
+            {"content": b"--x\r\nbroken", "headers": {"content-type": "multipart/form-data; boundary=x"}},
+            400,
+            "malformed_body",
+        ),
     ],
 )
 def test_bad_input_gets_a_json_error(client: TestClient, request_kwargs: dict, status: int, code: str) -> None:
