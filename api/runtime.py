@@ -176,9 +176,10 @@ class Runtime:
         with self._publish_lock:
             if self._publisher is None:
                 with self.metrics.store_call("kafka", "connect"):
+                    timeout_ms = int(self.settings.store_timeout_s * 1000)
                     self._publisher = CatalogPublisher(
                         self.settings.kafka_bootstrap_servers, topic=self.settings.kafka_topic, linger_ms=0,
-                        request_timeout_ms=int(self.settings.store_timeout_s * 1000),
+                        request_timeout_ms=timeout_ms, max_block_ms=timeout_ms,  # a down broker: 503, not a hang
                     )  # fmt: skip
             with self.metrics.store_call("kafka", "publish"):
                 future = self._publisher.publish(message)

@@ -84,6 +84,11 @@ def _classify(error: pysolr.SolrError, what: str, url: str) -> Exception:
     return StoreRequestRejected(f"Solr {what} at {url} rejected: {error}")
 
 
+def _version_filter(model_version: str | None) -> list[str]:
+    """The filter query keeping one model version's items (none for None)."""
+    return [] if model_version is None else [f"model_version:{solr_phrase(model_version)}"]
+
+
 def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """Consecutive chunks of at most size."""
     for start in range(0, len(items), size):
@@ -140,13 +145,9 @@ class MetadataStore:
         results = self._call("search", lambda: self.solr.search("*:*", fq=fq, fl="id", rows=limit))
         return [doc["id"] for doc in results.docs]
 
-    def _query_params(
-        self, text: str | None, search_filter: SearchFilter | None, model_version: str | None = None
-    ) -> dict[str, Any]:
+    def _query_params(self, text: str | None, search_filter: SearchFilter | None) -> dict[str, Any]:
         """Parameters shared by search and facets: dismax for text (no query syntax), one fq per condition."""
         params: dict[str, Any] = {"fq": solr_filter_queries(search_filter)}
-        if model_version is not None:
-            params["fq"].append(f"model_version:{solr_phrase(model_version)}")
         if text and text.strip():
             params.update({"defType": "dismax", "qf": "title^2 text", "q.alt": "*:*"})
         return params
@@ -162,7 +163,8 @@ class MetadataStore:
         """Items matching every word of the text (analysed) and the filter (and of one model version if given),
         best match first."""
         query = solr_text(text) if text and text.strip() else "*:*"
-        params = self._query_params(text, search_filter, model_version)
+        params = self._query_params(text, search_filter)
+        params["fq"] += _version_filter(model_version)
         results = self._call("search", lambda: self.solr.search(query, rows=rows, start=start, **params))
         return MetadataPage(items=[from_solr_document(doc) for doc in results.docs], total=results.hits)
 
@@ -177,13 +179,14 @@ class MetadataStore:
         """Per field, how many matching items have each value (most frequent first, zeros left out)."""
         query = solr_text(text) if text and text.strip() else "*:*"
         params = {
-            **self._query_params(text, search_filter, model_version),
+            **self._query_params(text, search_filter),
             "rows": 0,
             "facet": "true",
             "facet.field": list(fields),
             "facet.limit": limit,
             "facet.mincount": 1,
         }
+        params["fq"] += _version_filter(model_version)
         results = self._call("facets", lambda: self.solr.search(query, **params))
         counts = results.facets.get("facet_fields", {})
         # Solr returns [value1, count1, value2, count2, ...] per field.

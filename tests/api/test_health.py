@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
-from tests.api.conftest import ApiCatalog, query_photo
+from tests.api.conftest import API_KEY, ApiCatalog, query_photo
+from tests.api.test_items import message
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +54,8 @@ def test_stores_down_give_503_not_500(dead_store_client: TestClient, api_catalog
     assert response.json()["error"]["code"] == "store_unavailable"
     assert dead_store_client.get(f"/v1/items/{api_catalog.items[0].id}").status_code == 503
     assert dead_store_client.get("/v1/facets").status_code == 503
+    publish = dead_store_client.post("/v1/items", json=message("P-down"), headers={"X-API-Key": API_KEY})
+    assert publish.status_code == 503 and publish.json()["error"]["code"] == "kafka_unavailable"
     assert dead_store_client.get("/healthz").status_code == 200
     ready = dead_store_client.get("/readyz")
     assert ready.status_code == 503
