@@ -179,7 +179,8 @@ class Runtime:
                     timeout_ms = int(self.settings.store_timeout_s * 1000)
                     self._publisher = CatalogPublisher(
                         self.settings.kafka_bootstrap_servers, topic=self.settings.kafka_topic, linger_ms=0,
-                        request_timeout_ms=timeout_ms, max_block_ms=timeout_ms,  # a down broker: 503, not a hang
+                        # a down broker gives a 503 within the store timeout, not a 30-60 s hang
+                        request_timeout_ms=timeout_ms, max_block_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms,
                     )  # fmt: skip
             with self.metrics.store_call("kafka", "publish"):
                 future = self._publisher.publish(message)
