@@ -180,6 +180,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="per concurrency level and scenario")
     parser.add_argument("--run-dir", type=Path, default=None, help="run folder of `cbir stack up` (default: run)")
     parser.add_argument("--keep", action="store_true", help="keep the bench collections and documents")
+    parser.add_argument(
+        "--vector-store", default="milvus-lite (cbir stack)", help="label of the Milvus used, for the report"
+    )
     parser.add_argument("--out", type=Path, default=Path("reports/bench-query.json"))
     args = parser.parse_args()
 
@@ -209,7 +212,7 @@ def main() -> None:
         "model_version": embedder.version,
         "dim": embedder.dim,
         "milvus_uri": settings.milvus_uri,
-        "vector_store": "milvus-lite (cbir stack)",
+        "vector_store": args.vector_store,
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
