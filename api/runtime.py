@@ -93,6 +93,8 @@ class Runtime:
                 connect()
             except IndexerError as error:  # start anyway: /readyz and 503s report it, first use reconnects
                 logger.warning("store not reachable at start-up: %s", error)
+        if settings.photo_dir is not None:  # hash the photo folder in the background, not on the first request
+            threading.Thread(target=runtime.photo_path, args=("",), daemon=True, name="photo-index").start()
         return runtime
 
     def pixel_shape(self) -> tuple[int, int, int]:
