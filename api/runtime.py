@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # the producer's max_request_size: larger messages are refused with 413
 
 
 @dataclass
@@ -181,6 +182,7 @@ class Runtime:
                     timeout_ms = int(self.settings.store_timeout_s * 1000)
                     self._publisher = CatalogPublisher(
                         self.settings.kafka_bootstrap_servers, topic=self.settings.kafka_topic, linger_ms=0,
+                        max_request_size=MAX_MESSAGE_BYTES,
                         # a down broker gives a 503 within the store timeout, not a 30-60 s hang
                         request_timeout_ms=timeout_ms, max_block_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms,
                     )  # fmt: skip

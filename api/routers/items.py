@@ -9,11 +9,11 @@ from starlette.concurrency import run_in_threadpool
 from api.catalog_search import PageRequest, search_page
 from api.cursor import decode_cursor, query_fingerprint
 from api.deps import ApiKeyDep, RuntimeDep
-from api.errors import ItemNotFound
+from api.errors import ItemNotFound, PayloadTooLarge
 from api.routers.search import filter_key, page_size, search_filter_of, timed_json
-from api.runtime import Timings
+from api.runtime import MAX_MESSAGE_BYTES, Timings
 from api.schemas import Item, ItemId, PublishAccepted, SearchResponse, SimilarQuery, error_responses
-from ingest.message import UpsertMessage
+from ingest.message import UpsertMessage, encode_message
 
 router = APIRouter(prefix="/v1/items", tags=["items"])
 
@@ -73,6 +73,9 @@ async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Quer
 async def publish_item(message: UpsertMessage, runtime: RuntimeDep, _: ApiKeyDep) -> PublishAccepted:
     """Publish one upsert message, the crawlers' contract, to Kafka; the ingest topology indexes it."""
     message.image_bytes()  # RecordRejected (422) for image_b64 that is not base64
+    size = len(encode_message(message))
+    if size > MAX_MESSAGE_BYTES - 1024:  # room for the record's key and headers
+        raise PayloadTooLarge(f"the message is {size} bytes; Kafka takes at most {MAX_MESSAGE_BYTES - 1024}")
     record = await run_in_threadpool(runtime.publish, message)
     return PublishAccepted(
         product_id=message.product_id, topic=record.topic, partition=record.partition, offset=record.offset

@@ -5,6 +5,8 @@ import base64
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.settings import ApiSettings
 from ingest.message import parse_message
 from tests.api.conftest import API_KEY, ApiCatalog, query_photo
 from tests.ingest.kafka_helpers import read_topic
@@ -74,6 +76,15 @@ def test_published_item_reaches_kafka_in_the_crawler_contract(
         parse_message(records[0].value).model_dump()
         == parse_message(str(response.request.content.decode())).model_dump()
     )
+
+
+def test_a_message_too_large_for_kafka_is_refused_with_413(api_settings: ApiSettings) -> None:
+    settings = api_settings.model_copy(update={"max_upload_bytes": 5 * 1024 * 1024})  # the body limit lets it in
+    body = {**message("P-big"), "image_b64": base64.b64encode(bytes(4 * 1024 * 1024)).decode()}
+    with TestClient(create_app(settings)) as big_client:
+        response = big_client.post("/v1/items", json=body, headers={"X-API-Key": API_KEY})
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+    assert "Kafka takes at most" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
