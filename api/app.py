@@ -6,8 +6,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from api.body_limit import BodySizeLimit
 from api.error_handlers import install_error_handlers
@@ -42,11 +44,22 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version="1.0.0",
         summary="Search a fashion catalog by photo, with metadata filters and optional text.",
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets: /docs works without a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     for router in (search.router, items.router, facets.router, health.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title=f"{app.title} - docs",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js", swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )  # fmt: skip
 
     @app.get("/", include_in_schema=False)
     async def shopper_page() -> FileResponse:

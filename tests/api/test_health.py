@@ -32,6 +32,14 @@ def test_metrics_count_requests_per_route_template(client: TestClient, api_catal
     assert 'cbir_api_store_duration_seconds_count{operation="search",store="milvus"}' in text
 
 
+def test_openapi_docs_are_served_without_a_cdn(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs-assets/swagger-ui.css").status_code == 200
+    assert "/v1/search" in client.get("/openapi.json").json()["paths"]
+
+
 @pytest.fixture
 def dead_store_client(api_settings: ApiSettings, dead_port: int) -> Iterator[TestClient]:
     """The app with Milvus, Solr and Kafka all pointing at a port where nothing listens."""
