@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 CATALOG ?= ../shared/datasets/clothing-small
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+CHROMEDRIVER := /usr/bin/chromedriver
 STAMP := $(VENV)/.installed
 COMPOSE ?= docker compose
 
 .PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed bench-stores bench-ingest \
-	jvm-deps stack-up stack-down stack-status index-catalog clean
+	jvm-deps stack-up stack-down stack-status index-catalog serve bench-query clean
 
-install: $(STAMP) $(FASHION_MNIST)
+install: $(STAMP) $(FASHION_MNIST) $(CHROMEDRIVER)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/uv || ($(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q uv==0.13.8)
@@ -19,6 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 $(FASHION_MNIST):
 	scripts/install-fashion-mnist.sh
+
+$(CHROMEDRIVER):  ## headless Chromium for the web page's browser test
+	scripts/install-chromium.sh
 
 lint: install
 	$(BIN)/ruff check .
@@ -68,6 +72,12 @@ stack-status:
 
 index-catalog: install  ## needs `make stack-up`; the clothing catalog into Milvus and Solr (idempotent)
 	$(BIN)/cbir index-folder $(CATALOG)/train --model models/catalog.pt
+
+serve: install  ## needs `make stack-up` (and `make index-catalog`): the API and page on http://127.0.0.1:8000
+	$(BIN)/cbir api serve --model models/catalog.pt --photo-dir $(CATALOG)/train
+
+bench-query: install  ## needs `make stack-up`; POST /v1/search latency at 10k and 100k items, 1/4/16 clients
+	$(BIN)/python -m bench.query --model models/catalog.pt --queries $(CATALOG)/test --sizes 10000,100000
 
 bench-stores: install  ## needs `make stack-up`
 	$(BIN)/python -m bench.stores --sizes 10000,100000

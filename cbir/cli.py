@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from cbir.api_cli import api_app
 from cbir.ingest_cli import publish, topology_app
 from cbir.init_cli import init_stores
 from cbir.stack.settings import StackSettings
@@ -23,6 +24,7 @@ app.add_typer(stack_app, name="stack")
 app.command()(publish)
 app.command("init-stores")(init_stores)
 app.add_typer(topology_app, name="topology")
+app.add_typer(api_app, name="api")
 
 
 OUR_PACKAGES = ("cbir", "embedder", "indexer", "ingest", "topologies", "api")

@@ -84,6 +84,11 @@ def _classify(error: pysolr.SolrError, what: str, url: str) -> Exception:
     return StoreRequestRejected(f"Solr {what} at {url} rejected: {error}")
 
 
+def _version_filter(model_version: str | None) -> list[str]:
+    """The filter query keeping one model version's items (none for None)."""
+    return [] if model_version is None else [f"model_version:{solr_phrase(model_version)}"]
+
+
 def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """Consecutive chunks of at most size."""
     for start in range(0, len(items), size):
@@ -162,10 +167,13 @@ class MetadataStore:
         search_filter: SearchFilter | None = None,
         rows: int = 10,
         start: int = 0,
+        model_version: str | None = None,
     ) -> MetadataPage:
-        """Items matching every word of the text (analysed) and the filter, best match first."""
+        """Items matching every word of the text (analysed) and the filter (and of one model version if given),
+        best match first."""
         query = solr_text(text) if text and text.strip() else "*:*"
         params = self._query_params(text, search_filter)
+        params["fq"] += _version_filter(model_version)
         results = self._call("search", lambda: self.solr.search(query, rows=rows, start=start, **params))
         return MetadataPage(items=[from_solr_document(doc) for doc in results.docs], total=results.hits)
 
@@ -175,6 +183,7 @@ class MetadataStore:
         search_filter: SearchFilter | None = None,
         fields: Sequence[str] = FACET_FIELDS,
         limit: int = 100,
+        model_version: str | None = None,
     ) -> dict[str, dict[str, int]]:
         """Per field, how many matching items have each value (most frequent first, zeros left out)."""
         query = solr_text(text) if text and text.strip() else "*:*"
@@ -186,6 +195,7 @@ class MetadataStore:
             "facet.limit": limit,
             "facet.mincount": 1,
         }
+        params["fq"] += _version_filter(model_version)
         results = self._call("facets", lambda: self.solr.search(query, **params))
         counts = results.facets.get("facet_fields", {})
         # Solr returns [value1, count1, value2, count2, ...] per field.

@@ -1,0 +1,70 @@
+"""The FastAPI app: `create_app()` (also `uvicorn --factory api.app:create_app`, and `cbir api serve`)."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from api.body_limit import BodySizeLimit
+from api.error_handlers import install_error_handlers
+from api.metrics import ApiMetrics, MetricsMiddleware
+from api.routers import facets, health, items, search
+from api.runtime import Runtime
+from api.settings import ApiSettings, get_api_settings
+
+logger = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
+# A base64 JSON body is 4/3 of the image, plus the other fields.
+BODY_OVERHEAD_BYTES = 64 * 1024
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """The app; its lifespan loads the model and opens the store clients once, and closes them at shutdown."""
+    settings = settings or get_api_settings()
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.open(settings, metrics)
+        app.state.runtime = runtime
+        logger.info("serving model %s, collection of %s", runtime.embedder.version, runtime.model_version)
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app = FastAPI(
+        title="cbir-fashion search API",
+        version="1.0.0",
+        summary="Search a fashion catalog by photo, with metadata filters and optional text.",
+        lifespan=lifespan,
+        docs_url=None,  # served below from local assets: /docs works without a CDN
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    for router in (search.router, items.router, facets.router, health.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title=f"{app.title} - docs",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js", swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )  # fmt: skip
+
+    @app.get("/", include_in_schema=False)
+    async def shopper_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes * 4 // 3 + BODY_OVERHEAD_BYTES)
+    app.add_middleware(MetricsMiddleware, metrics=lambda: metrics)
+    return app

@@ -1,0 +1,115 @@
+"""A page of search results from a query vector: filtered ANN in Milvus, text in Solr, fused, collapsed, paged.
+
+How the two stores are combined:
+1. The filters go into the Milvus search itself (its scalar fields: category, brand, colour, source_site,
+   price, in_stock), so the k nearest are the k nearest *among matching items*, not a post-filtered subset.
+2. With text `q`, Solr ranks the items matching the words (dismax over title and description) under the same
+   filters as Solr filter queries; this runs concurrently with the Milvus search. The two rankings are fused
+   by reciprocal rank fusion (`api/fusion.py`); without `q` the order is Milvus's.
+3. The catalog fields of the page come from Solr in one real-time-get request for all its ids (text hits
+   already carry theirs). A vector hit that Solr does not know (deleted meanwhile) is left out.
+4. `one_per_product` collapses the ranking by product id, keeping each product's best photo; it needs the
+   product id of every candidate, so the metadata of all candidates is fetched (still one request).
+Paging is by offset in the (fused, collapsed) ranking, at most `max_depth` deep, behind an opaque cursor.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from api.cursor import encode_cursor
+from api.fusion import FusedHit, collapse, reciprocal_rank_fusion
+from api.runtime import Runtime, Timings
+from api.schemas import Hit, SearchResponse
+from indexer.item import CatalogItem
+from indexer.search_filter import SearchFilter
+from indexer.vector_store import VectorHit
+
+# How many more candidates than the page depth to rank when collapsing to one photo per product.
+COLLAPSE_OVERFETCH = 4
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What one page of results needs, besides the query vector."""
+
+    search_filter: SearchFilter | None
+    text: str | None
+    k: int
+    offset: int  # from the cursor (decode_cursor), checked before any work is done
+    fingerprint: str
+    one_per_product: bool = False
+    exclude_id: str | None = None  # the query item itself, for /similar
+
+
+async def search_page(
+    runtime: Runtime, vector: NDArray[np.float32], page: PageRequest, timings: Timings
+) -> SearchResponse:
+    """The page of results the request asks for, best first, with the cursor of the next one."""
+    max_depth, offset = runtime.settings.max_depth, page.offset
+    depth = min(offset + page.k, max_depth)
+    wanted = depth + 1  # one more than the page reaches tells whether there is a next page
+    limit = min(wanted * COLLAPSE_OVERFETCH if page.one_per_product else wanted, max_depth * COLLAPSE_OVERFETCH)
+    if page.exclude_id is not None:
+        limit += 1
+    image_hits, text_items = await _rankings(runtime, vector, page, limit, timings)
+    started = time.perf_counter()
+    fused = reciprocal_rank_fusion(
+        [(hit.id, hit.score) for hit in image_hits if hit.id != page.exclude_id],
+        [item.id for item in text_items if item.id != page.exclude_id],
+        k=runtime.settings.rrf_k,
+    )
+    timings.add("fuse", time.perf_counter() - started)
+    known = {item.id: item for item in text_items}
+    if page.one_per_product:
+        await _fetch_missing(runtime, [hit.id for hit in fused], known, timings)
+        ranked = collapse([hit for hit in fused if hit.id in known], key=lambda hit: known[hit.id].product_id)
+        window = ranked[offset:depth]
+    else:
+        ranked = fused
+        window = fused[offset:depth]
+        await _fetch_missing(runtime, [hit.id for hit in window], known, timings)
+    has_more = len(ranked) > depth and depth < max_depth
+    return SearchResponse(
+        hits=[_hit(hit, known[hit.id], page.text is not None) for hit in window if hit.id in known],
+        next_cursor=encode_cursor(depth, page.fingerprint) if has_more else None,
+        model_version=runtime.model_version,
+        fusion="rrf" if page.text is not None else "image",
+    )
+
+
+async def _rankings(
+    runtime: Runtime, vector: NDArray[np.float32], page: PageRequest, limit: int, timings: Timings
+) -> tuple[list[VectorHit], list[CatalogItem]]:
+    """The Milvus ranking and, with text, Solr's ranking (both at once, in the thread pool)."""
+    milvus = runtime.call_store(
+        "milvus", "search", lambda: runtime.vectors().search(vector, limit, page.search_filter), timings
+    )
+    if page.text is None:
+        return await milvus, []
+    solr = runtime.call_store(
+        "solr", "text",
+        lambda: runtime.metadata().search(
+            page.text, page.search_filter, rows=runtime.settings.text_candidates, model_version=runtime.model_version
+        ),
+        timings,
+    )  # fmt: skip
+    image_hits, text_page = await asyncio.gather(milvus, solr)
+    return image_hits, text_page.items
+
+
+async def _fetch_missing(runtime: Runtime, ids: list[str], known: dict[str, CatalogItem], timings: Timings) -> None:
+    """Add to known the Solr metadata of the ids it lacks, in one request."""
+    missing = [item_id for item_id in ids if item_id not in known]
+    if missing:
+        known.update(await runtime.call_store("solr", "get", lambda: runtime.metadata().get(missing), timings))
+
+
+def _hit(hit: FusedHit, item: CatalogItem, fused: bool) -> Hit:
+    """The response hit of a ranked item."""
+    fields = item.model_dump(exclude={"model_version", "crawled_at"})
+    score = hit.score if fused else (hit.image_score or 0.0)
+    return Hit(**fields, score=score, image_score=hit.image_score, text_rank=hit.text_rank)

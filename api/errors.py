@@ -1,0 +1,49 @@
+"""Domain errors of the API, raised where the problem is found; `api/error_handlers.py` turns them into HTTP."""
+
+
+class ApiError(Exception):
+    """Base class of the API's errors."""
+
+
+class PayloadTooLarge(ApiError):
+    """The request body or the query image is larger than the configured limit."""
+
+
+class UnsupportedMediaType(ApiError):
+    """The request body is neither multipart/form-data nor JSON."""
+
+
+class NotAnImage(ApiError):
+    """The query image cannot be decoded, fetched or read as an image."""
+
+
+class InvalidField(ApiError):
+    """A request field is missing, of the wrong type or out of range."""
+
+
+class MalformedBody(ApiError):
+    """The request body cannot be parsed at all (broken JSON or multipart)."""
+
+
+class BadFilter(ApiError):
+    """The filters are well-typed but make no sense together (an empty price range, ...)."""
+
+
+class BadCursor(ApiError):
+    """A pagination cursor is malformed, or was issued for another query."""
+
+
+class ItemNotFound(ApiError):
+    """No indexed item has this id."""
+
+
+class MissingApiKey(ApiError):
+    """The request needs an API key and has none."""
+
+
+class WrongApiKey(ApiError):
+    """The API key given is not one of the configured keys."""
+
+
+class PublishUnavailable(ApiError):
+    """Kafka did not accept the message (unreachable, or delivery not confirmed)."""

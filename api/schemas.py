@@ -1,0 +1,163 @@
+"""Request and response models of the API (one module, so the contract can be read in one place)."""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from indexer.search_filter import SearchFilter
+
+ItemId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the photo's bytes")]
+FilterValue = Annotated[str, Field(min_length=1, max_length=256)]
+TEXT_MAX = 200
+CURSOR_MAX = 512
+
+
+class Filters(BaseModel):
+    """Metadata filters, pushed down into the Milvus search and applied as Solr filter queries alike.
+
+    A list matches any of its values; different fields must all match.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: list[FilterValue] | None = Field(default=None, max_length=50)
+    brand: list[FilterValue] | None = Field(default=None, max_length=50)
+    colour: list[FilterValue] | None = Field(default=None, max_length=50)
+    source_site: list[FilterValue] | None = Field(default=None, max_length=50)
+    price_min: float | None = Field(default=None, ge=0, le=1e9)
+    price_max: float | None = Field(default=None, ge=0, le=1e9)
+    in_stock: bool | None = None
+
+    def to_search_filter(self) -> SearchFilter | None:
+        """The indexer's filter (None when nothing is set); raises ValueError for an empty price range."""
+        fields = self.model_dump(include=set(Filters.model_fields), exclude_none=True)
+        return SearchFilter(**{name: value for name, value in fields.items() if value != []}) if fields else None
+
+
+class SearchOptions(Filters):
+    """Everything about a search but the query image: filters, text, page size, cursor, collapsing."""
+
+    k: int | None = Field(default=None, ge=1, description="results per page (default and upper bound: settings)")
+    q: str | None = Field(default=None, max_length=TEXT_MAX, description="text matched against titles and text")
+    cursor: str | None = Field(default=None, max_length=CURSOR_MAX, description="next_cursor of the previous page")
+    one_per_product: bool = Field(default=False, description="keep only the best photo of each product")
+
+
+class SearchRequest(SearchOptions):
+    """A JSON search: the query image as `image_b64` (standard base64) or `image_url`, exactly one of them."""
+
+    image_b64: str | None = Field(default=None, description="the photo's bytes, standard base64")
+    image_url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^https?://", description="fetched by the API"
+    )
+
+
+class SimilarQuery(Filters):
+    """Query parameters of /v1/items/{id}/similar (filters as repeated parameters: ?category=a&category=b)."""
+
+    k: int | None = Field(default=None, ge=1)
+    cursor: str | None = Field(default=None, max_length=CURSOR_MAX)
+    one_per_product: bool = False
+
+
+class FacetQuery(Filters):
+    """Query parameters of /v1/facets."""
+
+    q: str | None = Field(default=None, max_length=TEXT_MAX)
+
+
+class Item(BaseModel):
+    """A catalog item as shoppers see it."""
+
+    id: str
+    product_id: str
+    title: str
+    brand: str
+    category: str
+    colour: str
+    price: float
+    currency: str
+    product_url: str
+    image_url: str
+    source_site: str
+    in_stock: bool
+
+
+class Hit(Item):
+    """One search result: the item, its final score, and the two rankings that made it."""
+
+    score: float = Field(description="cosine similarity of the image, or the fused RRF score when q is given")
+    image_score: float | None = Field(description="cosine similarity to the query image (None: text-only hit)")
+    text_rank: int | None = Field(description="1-based rank in Solr's text ranking (None: no text match or no q)")
+
+
+class SearchResponse(BaseModel):
+    """One page of results, best first."""
+
+    hits: list[Hit]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+    model_version: str
+    fusion: Literal["image", "rrf"] = Field(description="image: image similarity only; rrf: fused with text")
+
+
+class FacetsResponse(BaseModel):
+    """Per field, how many matching items have each value."""
+
+    facets: dict[str, dict[str, int]]
+
+
+class PublishAccepted(BaseModel):
+    """Where Kafka stored the message; the topology indexes it from there."""
+
+    product_id: str
+    topic: str
+    partition: int
+    offset: int
+
+
+class HealthStatus(BaseModel):
+    """Liveness: the process answers."""
+
+    status: Literal["ok"]
+
+
+class ComponentStatus(BaseModel):
+    """Readiness of one dependency."""
+
+    ok: bool
+    detail: str
+
+
+class ReadyStatus(BaseModel):
+    """Readiness: the model is loaded and every store answers."""
+
+    status: Literal["ready", "not_ready"]
+    components: dict[str, ComponentStatus]
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a machine-readable code and a message for people."""
+
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI `responses` entries for these error statuses, all with the ErrorBody schema."""
+    descriptions = {
+        400: "bad filters or cursor, or a body that cannot be parsed",
+        401: "missing API key",
+        403: "wrong API key",
+        404: "unknown item",
+        413: "upload too large",
+        415: "not multipart/form-data or JSON",
+        422: "invalid field or not an image",
+        503: "a store is unavailable",
+    }
+    return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}

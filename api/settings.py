@@ -1,0 +1,57 @@
+"""Settings of the search API, read from `CBIR_API_*` environment variables: the one object the app reads."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseSettings):
+    """Where the API listens, which model and stores it uses, and the limits it puts on every request."""
+
+    model_config = SettingsConfigDict(env_prefix="CBIR_API_")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    model_path: Path = Path("models/catalog.pt")
+    # Search this model version's collection instead of the model's own (benchmarks on synthetic vectors).
+    collection_version: str | None = None
+    milvus_uri: str = "http://127.0.0.1:19530"
+    solr_core_url: str = "http://127.0.0.1:8983/solr/catalog"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic: str = "images"
+    index_search_params: dict[str, Any] = {"ef": 64}
+    metric_type: str = "COSINE"
+    store_timeout_s: float = Field(default=5.0, gt=0)
+    # Keys that may publish items (POST /v1/items); none means publishing is refused for everyone.
+    api_keys: list[SecretStr] = []
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    k_default: int = Field(default=20, ge=1)
+    k_max: int = Field(default=100, ge=1)
+    max_depth: int = Field(default=1000, ge=1, description="deepest result a cursor may reach")
+    text_candidates: int = Field(default=200, ge=1, description="Solr text hits fused with the image ranking")
+    rrf_k: float = Field(default=60.0, gt=0, description="the rank constant of reciprocal rank fusion")
+    image_fetch_timeout_s: float = Field(default=5.0, gt=0)
+    image_fetch_max_redirects: int = Field(default=3, ge=0)
+    # image_url queries resolving to loopback/private addresses are refused unless inside one of these networks.
+    image_fetch_allowed_networks: list[str] = []
+    # A folder of the catalog's photos, served at /v1/items/{id}/photo (ids are the photos' SHA-256): for a
+    # catalog whose image_url is not reachable, such as the demo's synthetic one.
+    photo_dir: Path | None = None
+    embed_workers: int = Field(default=2, ge=1, description="threads that decode and embed query images")
+    torch_threads: int = Field(default=1, ge=1, description="torch threads per embedding")
+
+    @model_validator(mode="after")
+    def _k_bounds(self) -> "ApiSettings":
+        """k_default within [1, k_max] and k_max within max_depth."""
+        if not self.k_default <= self.k_max <= self.max_depth:
+            raise ValueError("need k_default <= k_max <= max_depth")
+        return self
+
+
+@lru_cache
+def get_api_settings() -> ApiSettings:
+    """The settings read once from the environment."""
+    return ApiSettings()

@@ -1,0 +1,230 @@
+"""Search latency of the API: POST /v1/search over real HTTP at 10k and 100k items, 1 / 4 / 16 clients.
+
+Usage: python -m bench.query --model models/catalog.pt --queries ../shared/datasets/clothing-small/test
+Needs a running stack (`make stack-up`; `--run-dir` names its run folder). For each size it fills a collection of
+its own (model version `bench-query-<size>`, synthetic unit vectors of the model's dimension, and the same items
+in Solr with that model version), flushes and waits until Milvus latency settles, then starts the API in a
+subprocess (`uvicorn --factory api.app:create_app`, CBIR_API_COLLECTION_VERSION pointing at that collection) and
+drives it with N client threads, each with its own keep-alive connection, uploading the test photos (multipart,
+k=20) for --seconds per level. Scenarios: `plain` (no filter) and `filtered` (category + price + in stock, ~4 %
+of the items). The server's time per stage comes from its `Server-Timing` header (decode, embed, milvus-search,
+solr-get, serialise); `http` is the rest of the client-side latency (request parsing, upload, transport).
+Removes its collections and Solr documents at the end. Writes reports/bench-query.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from tqdm import tqdm
+
+from bench.stores import CATEGORIES, synthetic_catalog, wait_until_settled
+from cbir.indexer_connection import indexer_settings
+from cbir.stack.process import free_port
+from cbir.stack.settings import StackSettings
+from embedder import Embedder
+from indexer.catalog_index import CatalogIndex
+from indexer.metadata_store import MetadataStore
+from indexer.search_filter import SearchFilter
+from indexer.vector_store import VectorStore
+
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "plain": {},
+    "filtered": {"category": CATEGORIES[0], "price_max": "150", "in_stock": "true"},
+}
+STAGES = ("decode", "embed", "milvus-search", "solr-get", "serialise")
+LOAD_BATCH = 2048
+_TIMING = re.compile(r"([\w-]+);dur=([\d.]+)")
+
+
+def fill(settings: Any, size: int, dim: int) -> tuple[str, CatalogIndex]:
+    """A collection of size synthetic items (vectors + Solr documents) under its own model version."""
+    version = f"bench-query-{size}"
+    items, vectors = synthetic_catalog(size, dim, seed=size)
+    items = [item.model_copy(update={"model_version": version}) for item in items]
+    store = VectorStore.connect(settings.milvus_uri, version, dim, batch_size=LOAD_BATCH)
+    metadata = MetadataStore.connect(settings.solr_core_url, batch_size=LOAD_BATCH, commit_within_ms=10_000)
+    index = CatalogIndex(store, metadata)
+    if store.count() != size or metadata.count(model_version=version) != size:
+        for start in tqdm(range(0, size, LOAD_BATCH), desc=f"fill {size}", unit="batch"):
+            index.upsert(items[start : start + LOAD_BATCH], vectors[start : start + LOAD_BATCH])
+        index.flush()
+    probe = np.random.default_rng(0).normal(size=dim).astype(np.float32)
+    selective = SearchFilter(category=[CATEGORIES[0]], price_max=150.0, in_stock=True)
+    settled = wait_until_settled(lambda: store.search(probe, 20, selective))
+    print(f"{size} items in {store.collection}; search latency settled after {settled:.0f} s", flush=True)
+    return version, index
+
+
+class ApiProcess:
+    """The API in a subprocess (so the load generator does not share its interpreter)."""
+
+    def __init__(self, model: Path, version: str, settings: Any, kafka: str) -> None:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "CBIR_API_MODEL_PATH": str(model),
+            "CBIR_API_COLLECTION_VERSION": version,
+            "CBIR_API_MILVUS_URI": settings.milvus_uri,
+            "CBIR_API_SOLR_CORE_URL": settings.solr_core_url,
+            "CBIR_API_KAFKA_BOOTSTRAP_SERVERS": kafka,
+        }
+        command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
+                   "--port", str(self.port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+        self.process = subprocess.Popen(command, env=env)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("the API did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def drive(url: str, photos: list[bytes], clients: int, seconds: float, fields: dict[str, Any]) -> dict[str, Any]:
+    """clients threads searching for seconds; latency percentiles, throughput and the mean time per stage."""
+    latencies: list[float] = []
+    stages: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client(offset: int) -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            n = offset
+            while time.monotonic() < stop_at:
+                photo = photos[n % len(photos)]
+                n += clients
+                started = time.perf_counter()
+                response = http.post("/v1/search", files={"image": ("q.jpg", photo, "image/jpeg")},
+                                     data={"k": "20", **fields})  # fmt: skip
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    if response.status_code != 200:
+                        errors.append(f"{response.status_code} {response.text[:200]}")
+                        continue
+                    latencies.append(elapsed)
+                    timing = dict(_TIMING.findall(response.headers.get("server-timing", "")))
+                    server_ms = 0.0
+                    for stage, ms in timing.items():
+                        stages[stage].append(float(ms))
+                        server_ms += float(ms)
+                    stages["http"].append(elapsed - server_ms)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    array = np.array(latencies)
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "throughput_rps": round(len(latencies) / wall, 1),
+        **{f"p{q}_ms": round(float(np.percentile(array, q)), 1) if len(array) else None for q in (50, 95, 99)},
+        "stage_mean_ms": {stage: round(float(np.mean(values)), 2) for stage, values in stages.items()},
+        "stage_p99_ms": {stage: round(float(np.percentile(values, 99)), 2) for stage, values in stages.items()},
+    }
+
+
+def warm_up(url: str, photos: list[bytes]) -> None:
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for photo in photos[:10]:
+            http.post("/v1/search", files={"image": ("q.jpg", photo, "image/jpeg")}, data={"k": "20"})
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    header = (
+        f"{'items':>7} {'scenario':<9} {'clients':>7} {'req/s':>7} {'p50':>7} {'p95':>7} {'p99':>7}  stage means (ms)"
+    )
+    print(header)
+    for row in rows:
+        means = " ".join(f"{stage}={row['stage_mean_ms'].get(stage, 0):.1f}" for stage in (*STAGES, "http"))
+        print(f"{row['items']:>7} {row['scenario']:<9} {row['clients']:>7} {row['throughput_rps']:>7} "
+              f"{row['p50_ms']:>7} {row['p95_ms']:>7} {row['p99_ms']:>7}  {means}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=Path("models/catalog.pt"))
+    parser.add_argument("--queries", type=Path, default=Path("../shared/datasets/clothing-small/test"))
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--seconds", type=float, default=15.0, help="per concurrency level and scenario")
+    parser.add_argument("--run-dir", type=Path, default=None, help="run folder of `cbir stack up` (default: run)")
+    parser.add_argument("--keep", action="store_true", help="keep the bench collections and documents")
+    parser.add_argument(
+        "--vector-store", default="milvus-lite (cbir stack)", help="label of the Milvus used, for the report"
+    )
+    parser.add_argument("--out", type=Path, default=Path("reports/bench-query.json"))
+    args = parser.parse_args()
+
+    embedder = Embedder.load(args.model)
+    settings = indexer_settings(run_dir=args.run_dir)
+    stack = (StackSettings() if args.run_dir is None else StackSettings(run_dir=args.run_dir)).with_saved_ports()
+    photos = [path.read_bytes() for path in sorted(args.queries.rglob("*.jpg"))]
+    rows: list[dict[str, Any]] = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        version, index = fill(settings, size, embedder.dim)
+        api = ApiProcess(args.model.resolve(), version, settings, f"127.0.0.1:{stack.kafka_port}")
+        try:
+            warm_up(api.url, photos)
+            for scenario, fields in SCENARIOS.items():
+                for clients in (int(c) for c in args.clients.split(",")):
+                    row = {"items": size, "scenario": scenario, **drive(api.url, photos, clients, args.seconds, fields)}
+                    rows.append(row)
+                    print_table([row])
+        finally:
+            api.stop()
+            if not args.keep:
+                index.vectors.drop()
+                index.metadata.solr.delete(q=f'model_version:"{version}"', commit=True)
+    report = {
+        "command": " ".join(["python -m bench.query", *sys.argv[1:]]),
+        "model": str(args.model),
+        "model_version": embedder.version,
+        "dim": embedder.dim,
+        "milvus_uri": settings.milvus_uri,
+        "vector_store": args.vector_store,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
+        "seconds_per_level": args.seconds,
+        "k": 20,
+        "rows": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print_table(rows)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""GET /v1/items/{id}, GET /v1/items/{id}/similar and POST /v1/items (Kafka) against the real stack."""
+
+import base64
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings
+from ingest.message import parse_message
+from tests.api.conftest import API_KEY, ApiCatalog, query_photo
+from tests.ingest.kafka_helpers import read_topic
+
+pytestmark = pytest.mark.integration
+UNKNOWN_ID = "0" * 64
+
+
+def test_get_item_returns_its_catalog_fields(client: TestClient, api_catalog: ApiCatalog) -> None:
+    item = api_catalog.items[7]
+    response = client.get(f"/v1/items/{item.id}")
+    assert response.status_code == 200
+    assert response.json() == item.model_dump(mode="json", exclude={"model_version", "crawled_at"})
+
+
+def test_unknown_and_malformed_ids(client: TestClient) -> None:
+    response = client.get(f"/v1/items/{UNKNOWN_ID}")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "item_not_found"
+    assert client.get(f"/v1/items/{UNKNOWN_ID}/similar").status_code == 404
+    response = client.get("/v1/items/not-an-id")
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_field"
+
+
+def test_similar_searches_by_the_stored_vector_without_the_item_itself(
+    client: TestClient, api_catalog: ApiCatalog
+) -> None:
+    item = api_catalog.of_category("shoe")[0]
+    response = client.get(f"/v1/items/{item.id}/similar", params={"k": 6})
+    assert response.status_code == 200, response.text
+    similar = [hit["id"] for hit in response.json()["hits"]]
+    by_photo = client.post("/v1/search", files={"image": ("q.jpg", query_photo(api_catalog, "shoe"), "image/jpeg")},
+                           data={"k": "7"}).json()  # fmt: skip
+    assert item.id not in similar
+    assert similar == [hit["id"] for hit in by_photo["hits"] if hit["id"] != item.id][:6]
+    filtered = client.get(f"/v1/items/{item.id}/similar", params={"k": 20, "category": "dress"}).json()
+    assert filtered["hits"] and {hit["category"] for hit in filtered["hits"]} == {"dress"}
+    bad = client.get(f"/v1/items/{item.id}/similar", params={"price_min": 9, "price_max": 1})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_filter"
+
+
+def message(product_id: str) -> dict:
+    return {
+        "schema_version": 1, "op": "upsert", "product_id": product_id, "title": "Red linen dress", "brand": "Acme",
+        "category": "dress", "colour": "red", "price": 49.5, "currency": "EUR",
+        "product_url": "https://shop.example/p/1", "image_url": "https://shop.example/img/1.jpg",
+        "image_b64": base64.b64encode(b"\xff\xd8 not really a jpeg").decode(), "source_site": "shop.example",
+        "crawled_at": "2026-01-02T03:04:05Z", "in_stock": True,
+    }  # fmt: skip
+
+
+def test_publishing_needs_a_valid_key(client: TestClient) -> None:
+    response = client.post("/v1/items", json=message("P-nokey"))
+    assert response.status_code == 401 and response.json()["error"]["code"] == "missing_api_key"
+    response = client.post("/v1/items", json=message("P-badkey"), headers={"X-API-Key": API_KEY + "x"})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "wrong_api_key"
+
+
+def test_published_item_reaches_kafka_in_the_crawler_contract(
+    client: TestClient, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    response = client.post("/v1/items", json=message("P-api-1"), headers={"X-API-Key": API_KEY})
+    assert response.status_code == 202, response.text
+    assert response.json()["topic"] == kafka_topic and response.json()["offset"] >= 0
+    records = read_topic(kafka_bootstrap, kafka_topic, count=1)
+    assert records and records[0].key == b"P-api-1"
+    assert (
+        parse_message(records[0].value).model_dump()
+        == parse_message(str(response.request.content.decode())).model_dump()
+    )
+
+
+def test_a_message_too_large_for_kafka_is_refused_with_413(api_settings: ApiSettings) -> None:
+    settings = api_settings.model_copy(update={"max_upload_bytes": 5 * 1024 * 1024})  # the body limit lets it in
+    body = {**message("P-big"), "image_b64": base64.b64encode(bytes(4 * 1024 * 1024)).decode()}
+    with TestClient(create_app(settings)) as big_client:
+        response = big_client.post("/v1/items", json=body, headers={"X-API-Key": API_KEY})
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+    assert "Kafka takes at most" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "change", [{"op": "delete"}, {"price": -1}, {"image_b64": "###"}, {"schema_version": 2}, {"extra": 1}]
+)
+def test_invalid_messages_are_refused_with_422(client: TestClient, change: dict) -> None:
+    response = client.post("/v1/items", json={**message("P-bad"), **change}, headers={"X-API-Key": API_KEY})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] in ("invalid_field", "not_an_image")

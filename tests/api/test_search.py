@@ -1,0 +1,180 @@
+"""POST /v1/search against the real Milvus and Solr of the session, with the tiny model."""
+
+import base64
+import http.server
+import threading
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import ApiCatalog, query_photo
+
+pytestmark = pytest.mark.integration
+
+
+def upload(client: TestClient, photo: bytes, **fields: object) -> dict:
+    data = {name: [str(v) for v in value] if isinstance(value, list) else str(value) for name, value in fields.items()}
+    response = client.post("/v1/search", files={"image": ("q.jpg", photo, "image/jpeg")}, data=data)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_multipart_upload_finds_the_photo_itself_first_with_its_metadata(
+    client: TestClient, api_catalog: ApiCatalog
+) -> None:
+    item = api_catalog.of_category("shirt")[3]
+    body = upload(client, api_catalog.photos[item.id], k=5)
+    assert body["fusion"] == "image" and body["model_version"] == api_catalog.model_version
+    assert len(body["hits"]) == 5
+    top = body["hits"][0]
+    assert top["id"] == item.id and top["score"] == pytest.approx(1.0, abs=1e-3)
+    assert (top["title"], top["brand"], top["price"], top["product_url"], top["image_url"]) == (
+        item.title, item.brand, item.price, item.product_url, item.image_url,
+    )  # fmt: skip
+    scores = [hit["score"] for hit in body["hits"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_json_base64_gives_the_same_ranking_as_the_upload(client: TestClient, api_catalog: ApiCatalog) -> None:
+    photo = query_photo(api_catalog, "dress", 2)
+    by_upload = upload(client, photo, k=8)
+    response = client.post("/v1/search", json={"image_b64": base64.b64encode(photo).decode(), "k": 8})
+    assert response.status_code == 200, response.text
+    assert [h["id"] for h in response.json()["hits"]] == [h["id"] for h in by_upload["hits"]]
+    assert "embed;dur=" in response.headers["server-timing"]
+    assert "milvus-search;dur=" in response.headers["server-timing"]
+
+
+@pytest.fixture
+def photo_server(api_catalog: ApiCatalog) -> Iterator[str]:
+    """A local HTTP server answering /photo.jpg with an indexed photo."""
+    photo = query_photo(api_catalog, "shoe", 1)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(photo)))
+            self.end_headers()
+            self.wfile.write(photo)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/photo.jpg"
+    server.shutdown()
+
+
+def test_image_url_is_fetched(client: TestClient, api_catalog: ApiCatalog, photo_server: str) -> None:
+    response = client.post("/v1/search", json={"image_url": photo_server, "k": 3})
+    assert response.status_code == 200, response.text
+    assert response.json()["hits"][0]["id"] == api_catalog.of_category("shoe")[1].id
+    assert "fetch;dur=" in response.headers["server-timing"]
+
+
+def test_filters_are_pushed_into_the_image_search(client: TestClient, api_catalog: ApiCatalog) -> None:
+    photo = query_photo(api_catalog, "dress")
+    body = upload(client, photo, k=20, category=["shirt", "shoe"], price_max=40, in_stock="true")
+    expected = {i.id for i in api_catalog.items if i.category in ("shirt", "shoe") and i.price <= 40 and i.in_stock}
+    assert {hit["id"] for hit in body["hits"]} == expected  # all of them: filtered inside Milvus, not after
+    assert expected and body["next_cursor"] is None
+
+
+def test_text_is_fused_with_the_image_ranking(client: TestClient, api_catalog: ApiCatalog) -> None:
+    photo = query_photo(api_catalog, "dress")
+    plain = upload(client, photo, k=20)
+    fused = upload(client, photo, k=20, q="linen")
+    assert fused["fusion"] == "rrf"
+    linen = {i.id for i in api_catalog.items if "linen" in i.title}
+    top_plain = sum(hit["id"] in linen for hit in plain["hits"][:6])
+    top_fused = sum(hit["id"] in linen for hit in fused["hits"][:6])
+    assert top_fused > top_plain
+    for hit in fused["hits"]:
+        assert (hit["text_rank"] is not None) == (hit["id"] in linen)
+        expected = 1 / (60 + hit["text_rank"]) if hit["text_rank"] else 0.0
+        assert hit["score"] >= expected  # image term added on top
+    assert [h["score"] for h in fused["hits"]] == sorted((h["score"] for h in fused["hits"]), reverse=True)
+
+
+def test_cursor_pages_through_the_ranking(client: TestClient, api_catalog: ApiCatalog) -> None:
+    photo = query_photo(api_catalog, "shoe")
+    whole = upload(client, photo, k=12)
+    first = upload(client, photo, k=6)
+    second = upload(client, photo, k=6, cursor=first["next_cursor"])
+    assert [h["id"] for h in first["hits"] + second["hits"]] == [h["id"] for h in whole["hits"]]
+
+
+def test_pages_end_at_the_depth_limit(client: TestClient, api_catalog: ApiCatalog) -> None:
+    photo, seen, cursor = query_photo(api_catalog, "shoe"), [], None
+    for _ in range(10):
+        body = upload(client, photo, k=20, **({"cursor": cursor} if cursor else {}))
+        seen += [hit["id"] for hit in body["hits"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 30 == len(set(seen))  # max_depth of the test settings
+
+
+def test_a_cursor_of_another_query_is_refused(client: TestClient, api_catalog: ApiCatalog) -> None:
+    first = upload(client, query_photo(api_catalog, "shoe"), k=3)
+    response = client.post(
+        "/v1/search",
+        files={"image": ("q.jpg", query_photo(api_catalog, "dress"), "image/jpeg")},
+        data={"k": "3", "cursor": first["next_cursor"]},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_cursor"
+
+
+def test_one_per_product_keeps_the_best_photo_of_each(client: TestClient, api_catalog: ApiCatalog) -> None:
+    photo = query_photo(api_catalog, "dress")
+    plain = upload(client, photo, k=20)
+    collapsed = upload(client, photo, k=10, one_per_product="true")
+    products = [hit["product_id"] for hit in collapsed["hits"]]
+    assert len(products) == len(set(products)) == 10
+    best_first = []
+    for hit in plain["hits"]:
+        if hit["product_id"] not in {h["product_id"] for h in best_first}:
+            best_first.append(hit)
+    assert [h["id"] for h in collapsed["hits"]] == [h["id"] for h in best_first[:10]]
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "code"),
+    [
+        ({"files": {"image": ("q.txt", b"not an image at all", "text/plain")}}, 422, "not_an_image"),
+        ({"files": {"image": ("q.jpg", b"", "image/jpeg")}}, 422, "not_an_image"),
+        ({"data": {"k": "3"}, "files": {"other": ("q.jpg", b"x", "image/jpeg")}}, 422, "invalid_field"),
+        ({"content": b"k=3", "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),
+        ({"json": {"image_b64": "@@@"}}, 422, "not_an_image"),
+        ({"json": {"k": 3}}, 422, "invalid_field"),
+        ({"json": {"image_b64": "AAAA", "k": "many"}}, 422, "invalid_field"),
+        ({"json": {"image_b64": "AAAA", "k": 21}}, 422, "invalid_field"),
+        ({"json": {"image_b64": "AAAA", "price_min": 50, "price_max": 10}}, 400, "bad_filter"),
+        ({"json": {"image_b64": "AAAA", "cursor": "not-a-cursor"}}, 400, "bad_cursor"),
+        ({"json": {"image_url": "http://10.1.2.3/x.jpg"}}, 422, "not_an_image"),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "malformed_body"),
+        (
+            {"content": b"--x\r\nbroken", "headers": {"content-type": "multipart/form-data"}},
+            400,
+            "malformed_body",
+        ),
+    ],
+)
+def test_bad_input_gets_a_json_error(client: TestClient, request_kwargs: dict, status: int, code: str) -> None:
+    response = client.post("/v1/search", **request_kwargs)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+
+
+def test_an_oversized_upload_is_refused_with_413(client: TestClient, api_catalog: ApiCatalog) -> None:
+    big = b"\xff\xd8" + bytes(300 * 1024)  # over the test limit of 256 KiB
+    response = client.post("/v1/search", files={"image": ("big.jpg", big, "image/jpeg")})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    response = client.post("/v1/search", json={"image_b64": base64.b64encode(big).decode()})
+    assert response.status_code == 413
