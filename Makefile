@@ -36,8 +36,9 @@ format: install
 test: lint
 	$(BIN)/pytest -q
 
-demo: install
+demo: install  ## stack, topology, catalog streamed in; then the API and page on http://127.0.0.1:8000 until Ctrl-C
 	$(BIN)/cbir demo --model models/catalog.pt --catalog $(CATALOG)/train --queries $(CATALOG)/test
+	$(BIN)/cbir api serve --model models/catalog.pt --photo-dir $(CATALOG)/train
 
 train-fashion-mnist: install
 	$(BIN)/cbir train fashion-mnist --out models/fashion-mnist.pt

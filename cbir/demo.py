@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from api.settings import get_api_settings
 from cbir.ingest_topology import background_topology, local_stack_settings, start_background_topology
 from cbir.stack.launcher import Stack
 from cbir.stack.settings import StackSettings
@@ -108,3 +109,7 @@ def run_demo(stack: StackSettings, model: Path, catalog: Path, queries: Path, co
     )
     for line in show_matches(index, embedder, queries, count, top=5):
         echo(line)
+    api = get_api_settings()
+    photo = folder_photos(queries)[0].resolve()
+    echo(f"\nnext, `cbir api serve` (make demo runs it): the shopper page on http://{api.host}:{api.port}/ and e.g.")
+    echo(f"  curl -s -F image=@{photo} -F k=5 -F category={photo.parent.name} http://{api.host}:{api.port}/v1/search")
