@@ -7,10 +7,11 @@ from cbir.stack.errors import StackError
 from cbir.stack.jvm import resolve_jvm_deps
 from cbir.stack.kafka import KafkaService
 from cbir.stack.milvus import MilvusService
-from cbir.stack.process import PidFile, ProcessRecord, require_free_ports, spawn, stop, wait_until
+from cbir.stack.process import PidFile, ProcessRecord, require_free_ports, spawn, stop_session, wait_until
 from cbir.stack.service import Service
-from cbir.stack.settings import LOOPBACK, StackSettings
+from cbir.stack.settings import KAFKA_BROKERS, LOOPBACK, SUPERVISORS, StackSettings
 from cbir.stack.solr import SolrService
+from cbir.stack.storm_cluster import NimbusService, SupervisorService, ZooKeeperService
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +31,26 @@ class ServiceStatus:
         return asdict(self)
 
 
+def stack_services(settings: StackSettings) -> list[Service]:
+    """The local stack's services; with `cluster`, ZooKeeper, Nimbus, two Supervisors and three Kafka nodes."""
+    if not settings.cluster:
+        return [KafkaService(settings), SolrService(settings), MilvusService(settings)]
+    return [
+        ZooKeeperService(settings),
+        *[KafkaService(settings, node_id=n) for n in range(1, KAFKA_BROKERS + 1)],
+        NimbusService(settings),
+        *[SupervisorService(settings, index=n) for n in range(SUPERVISORS)],
+        SolrService(settings),
+        MilvusService(settings),
+    ]
+
+
 class Stack:
     """The services of the local stack, started and stopped together."""
 
     def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
-        self.services: list[Service] = [
-            KafkaService(settings),
-            SolrService(settings),
-            MilvusService(settings),
-        ]
+        self.services = stack_services(settings)
 
     def up(self) -> dict[str, str]:
         """Start every service that is not running and wait until all are healthy; returns what was done."""
@@ -57,7 +68,7 @@ class Stack:
                 self._wait_healthy(service, record)
         except StackError:
             for service, record in started:  # leave nothing half-started behind
-                stop(record, self.settings.stop_timeout_s)
+                stop_session(record, self.settings.stop_timeout_s)
                 PidFile(self.settings.run_dir, service.name).remove()
             raise
         return outcome
@@ -95,7 +106,7 @@ class Stack:
                 outcome[service.name] = "not started"
                 continue
             outcome[service.name] = "stopped" if record.is_alive() else "was not running"
-            stop(record, self.settings.stop_timeout_s)
+            stop_session(record, self.settings.stop_timeout_s)
             pid_file.remove()
         return outcome
 
