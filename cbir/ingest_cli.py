@@ -23,7 +23,7 @@ topology_app = typer.Typer(help="The streaming ingest topology on Storm.", no_ar
 def local_bootstrap(run_dir: Path | None) -> str:
     """The Kafka address of the local stack running from run_dir (the ports its last `up` recorded)."""
     settings = StackSettings() if run_dir is None else StackSettings(run_dir=run_dir)
-    return f"{LOOPBACK}:{settings.with_saved_ports().kafka_port}"
+    return settings.with_saved_ports().kafka_bootstrap()
 
 
 def publish(
@@ -90,3 +90,118 @@ def run_topology(
     finally:
         stop(record, timeout_s=30)
     typer.echo("topology stopped")
+
+
+Nimbus = Annotated[
+    str | None, typer.Option(help="Nimbus as HOST:PORT [default: the Nimbus of the running `cbir stack up --cluster`]")
+]
+Name = Annotated[str, typer.Option(help="Topology name")]
+
+
+def _nimbus_address(nimbus: str | None, run_dir: Path | None) -> tuple[str, int]:
+    """--nimbus, or the Nimbus of the cluster stack running from the run folder."""
+    from cbir.ingest_topology import stack_settings_of
+    from cbir.stack.nimbus_client import parse_nimbus
+
+    if nimbus is not None:
+        return parse_nimbus(nimbus)
+    stack = stack_settings_of(run_dir)
+    if not stack.cluster:
+        raise typer.BadParameter(f"no `cbir stack up --cluster` recorded in {stack.run_dir}", param_hint="--nimbus")
+    return LOOPBACK, stack.cluster_ports.nimbus
+
+
+@topology_app.command("submit")
+def submit_topology(
+    nimbus: Nimbus = None,
+    model: Annotated[Path, typer.Option(help="Embedder checkpoint (a path the workers can read)")] = Path(
+        "models/catalog.pt"
+    ),
+    run_dir: RunDir = None,
+    name: Name = "ingest",
+    partitions: Annotated[int, typer.Option(help="Partitions of the images topic, if it is created")] = 4,
+    replication: Annotated[
+        int | None, typer.Option(help="Replication of created topics [3 on the cluster stack]")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker JVMs")] = 2,
+    spout_parallelism: Annotated[int | None, typer.Option(help="Spout tasks [one per partition, up to 4]")] = None,
+    fetch_parallelism: Annotated[int, typer.Option()] = 2,
+    embed_parallelism: Annotated[int, typer.Option()] = 2,
+    index_parallelism: Annotated[int, typer.Option()] = 2,
+    allowed_network: Annotated[
+        list[str] | None, typer.Option(help="CIDR whose image URLs may be fetched although internal; repeat")
+    ] = None,
+) -> None:
+    """Submit the ingest topology to a Storm cluster through Nimbus's Thrift API (Flux --remote, Maven-built jar).
+
+    Without --nimbus it targets `cbir stack up --cluster` and its ports; with --nimbus the Kafka, Milvus and Solr
+    addresses come from CBIR_INGEST_* and CBIR_INDEXER_* (as in a docker-compose job).
+    """
+    from cbir.ingest_topology import (
+        environment_settings,
+        local_stack_settings,
+        stack_settings_of,
+        submit_ingest_topology,
+    )
+    from cbir.stack.errors import StackError
+    from cbir.stack.storm_submit import Parallelism
+
+    address = _nimbus_address(nimbus, run_dir)
+    stack = stack_settings_of(run_dir)
+    if nimbus is None:
+        ingest, indexer = local_stack_settings(stack, model, allowed_networks=allowed_network or [])
+    else:
+        ingest, indexer = environment_settings(model)
+    parallelism = Parallelism(
+        workers=workers, spout=spout_parallelism, fetch=fetch_parallelism,
+        embed=embed_parallelism, index=index_parallelism,
+    )  # fmt: skip
+    copies = replication if replication is not None else (3 if stack.cluster and nimbus is None else 1)
+    try:
+        executors = submit_ingest_topology(stack, ingest, indexer, address, parallelism, partitions, copies, name)
+    except (StackError, IngestError) as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"submitted {name} to Nimbus {address[0]}:{address[1]}: {workers} workers, executors {executors}")
+
+
+@topology_app.command("kill")
+def kill_topology(
+    name: Annotated[str, typer.Argument(help="Topology name")] = "ingest",
+    nimbus: Nimbus = None,
+    run_dir: RunDir = None,
+    wait: Annotated[int, typer.Option(help="Seconds Storm lets the workers finish in-flight tuples")] = 5,
+) -> None:
+    """Kill a topology on the cluster (through Nimbus's Thrift API)."""
+    from cbir.stack.errors import StackError
+    from cbir.stack.nimbus_client import kill_topology as kill
+
+    host, port = _nimbus_address(nimbus, run_dir)
+    try:
+        kill(host, port, name, wait)
+    except StackError as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"killed {name}; its workers stop within {wait} s")
+
+
+@topology_app.command("list")
+def list_topologies(nimbus: Nimbus = None, run_dir: RunDir = None) -> None:
+    """The cluster's supervisors (used/total slots) and topologies (status, workers, executors, uptime)."""
+    from cbir.stack.errors import StackError
+    from cbir.stack.nimbus_client import cluster_summary
+
+    host, port = _nimbus_address(nimbus, run_dir)
+    try:
+        state = cluster_summary(host, port)
+    except StackError as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    for supervisor_host, slots, used in state.supervisors:
+        typer.echo(f"supervisor {supervisor_host}: {used}/{slots} slots used")
+    for t in state.topologies:
+        typer.echo(
+            f"{t.name:<16}{t.status:<10}{t.workers} workers  {t.executors} executors  up {t.uptime_s} s  ({t.id})"
+        )
+    if not state.topologies:
+        typer.echo("no topologies")
