@@ -6,10 +6,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from streamparse.thrift import storm_thrift  # type: ignore[import-untyped]
-from thriftpy2.protocol import TBinaryProtocolFactory  # type: ignore[import-untyped]
-from thriftpy2.rpc import make_client  # type: ignore[import-untyped]
-from thriftpy2.transport import TFramedTransportFactory, TTransportException  # type: ignore[import-untyped]
+from streamparse.thrift import storm_thrift
+from thriftpy2.protocol import TBinaryProtocolFactory
+from thriftpy2.rpc import make_client
+from thriftpy2.transport import TFramedTransportFactory, TTransportException
 
 from cbir.stack.errors import StackError
 
