@@ -230,10 +230,12 @@ class SupervisorService(StormDaemon):
 
 
 WORKER_MAIN = "org.apache.storm.daemon.worker.Worker"
+LOG_WRITER_MAIN = "org.apache.storm.LogWriter"  # the worker's parent: it pipes the worker's output to its log
 
 
 def worker_pids(settings: StackSettings, supervisor: int) -> list[int]:
-    """PIDs of the worker JVMs a supervisor started (its session's processes running the Worker main)."""
+    """PIDs of the worker JVMs a supervisor started (its session's processes running the Worker main; the
+    LogWriter that launches each has the worker's command line in its own, so it is left out)."""
     record = PidFile(settings.run_dir, f"supervisor-{supervisor + 1}").read()
     if record is None:
         return []
@@ -243,6 +245,6 @@ def worker_pids(settings: StackSettings, supervisor: int) -> list[int]:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if WORKER_MAIN.encode() in argv:
+        if WORKER_MAIN.encode() in argv and LOG_WRITER_MAIN.encode() not in argv:
             pids.append(pid)
     return pids

@@ -142,7 +142,7 @@ def test_a_killed_worker_loses_nothing_and_indexes_nothing_twice(
         consumer_group=unique_topic("ingest"), metrics_dir=tmp_path / "metrics", metrics_interval_s=1.0, **STREAM,
     )  # fmt: skip
     index: CatalogIndex = empty_stores(indexer, Embedder.load(tiny_checkpoint).dim)
-    catalog = inline_catalog(PHOTOS)
+    catalog = inline_catalog(PHOTOS, every=2)
     assert len(catalog.good_ids) == PHOTOS
     bad = _with_bad_records(catalog)
     random.Random(0).shuffle(catalog.messages)
