@@ -55,6 +55,7 @@ class Stack:
 
     def up(self) -> dict[str, str]:
         """Start every service that is not running and wait until all are healthy; returns what was done."""
+        self._refuse_other_kind()
         resolve_jvm_deps(self.settings)
         self.settings.save_ports()
         outcome: dict[str, str] = {}
@@ -73,6 +74,18 @@ class Stack:
                 PidFile(self.settings.run_dir, service.name).remove()
             raise
         return outcome
+
+    def _refuse_other_kind(self) -> None:
+        """A run folder holds one stack: the local one or the cluster, not both (`down` would miss services)."""
+        running = self.settings.with_saved_ports()
+        if running.cluster == self.settings.cluster:
+            return
+        records = [PidFile(running.run_dir, service.name).read() for service in stack_services(running)]
+        if any(record is not None and record.is_alive() for record in records):
+            kind = "a cluster" if running.cluster else "a local"
+            raise StackError(
+                f"{self.settings.run_dir} runs {kind} stack: `cbir stack down` it first, or use another run folder"
+            )
 
     def _start(self, service: Service) -> ProcessRecord | None:
         """Spawn one service unless the process recorded for it is still alive (then return None)."""

@@ -197,9 +197,14 @@ def session_members(session_id: int) -> list[int]:
 
 def stop_session(record: ProcessRecord, timeout_s: float) -> None:
     """Stop the process, then whatever it started that is still running (Storm workers, their Python
-    components): every member of the session spawn gave it, SIGTERM then SIGKILL."""
+    components): every member of the session spawn gave it, SIGTERM then SIGKILL.
+
+    The session is ours if the recorded process is, or if no process has its PID any more (Linux does not reuse
+    a PID while a session of that id exists); a PID reused by another program leaves its session alone.
+    """
+    ours = record.is_alive() or not Path(f"/proc/{record.pid}").exists()
     stop(record, timeout_s)
-    leftovers = session_members(record.pid)
+    leftovers = session_members(record.pid) if ours else []
     if not leftovers:
         return
     logger.info("Stopping %d leftover processes of session %d", len(leftovers), record.pid)

@@ -1,6 +1,6 @@
 import pytest
 
-from cbir.stack.jvm import JVM_SERVICES, jvm_deps_resolved, maven_properties, read_versions
+from cbir.stack.jvm import JVM_SERVICES, jvm_deps_resolved, maven_properties, read_versions, topology_jar
 from cbir.stack.launcher import Stack
 from cbir.stack.settings import REPO_ROOT
 
@@ -19,3 +19,4 @@ def test_the_stack_leaves_every_service_classpath_in_the_cache(stack: Stack) -> 
     assert jvm_deps_resolved(stack.settings)
     for service in JVM_SERVICES:
         assert any((stack.settings.cache_dir / service / "lib").glob("*.jar"))
+    assert topology_jar(stack.settings).is_file()

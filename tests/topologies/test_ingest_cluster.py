@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
+from typer.testing import CliRunner
 
+from cbir.ingest_cli import topology_app
 from cbir.ingest_topology import local_stack_settings, submit_ingest_topology
 from cbir.stack.launcher import Stack
 from cbir.stack.nimbus_client import TopologyNotFound, cluster_summary, kill_topology
@@ -74,6 +76,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
     finally:
         running.down()
+
+
+def test_every_daemon_is_healthy_and_nimbus_sees_both_supervisors(cluster: Stack) -> None:
+    statuses = cluster.status()
+    assert all(s.running and s.healthy for s in statuses), statuses
+    assert all(LOOPBACK in s.address for s in statuses)
+    state = cluster_summary(LOOPBACK, cluster.settings.cluster_ports.nimbus)
+    assert [slots for _, slots, _ in state.supervisors] == [2, 2]
+    listed = CliRunner().invoke(topology_app, ["list", "--run-dir", str(cluster.settings.run_dir)])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.count("supervisor 127.0.0.1") == 2
 
 
 def _with_bad_records(catalog: PublishedCatalog) -> dict[str, str]:
