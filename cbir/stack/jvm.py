@@ -37,12 +37,13 @@ def maven_properties(versions: dict[str, str]) -> list[str]:
 
 
 def _stamp_text(deploy_dir: Path) -> str:
-    """What the cache was resolved from: the versions and every pom, hashed."""
+    """What the cache was resolved from: the versions, every pom and every module's sources, hashed."""
     digest = hashlib.sha256((deploy_dir / "versions.env").read_bytes())
     for pom in sorted((deploy_dir / "jvm").rglob("pom.xml")):
         digest.update(pom.read_bytes())
-    for source in sorted((deploy_dir / "jvm").rglob("*.java")):
-        digest.update(source.read_bytes())
+    for source in sorted((deploy_dir / "jvm").glob("*/src/**/*")):  # Java sources and jar resources
+        if source.is_file():
+            digest.update(source.read_bytes())
     return digest.hexdigest()
 
 
