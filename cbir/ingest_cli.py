@@ -148,10 +148,9 @@ def submit_topology(
 
     address = _nimbus_address(nimbus, run_dir)
     stack = stack_settings_of(run_dir)
-    if nimbus is None:
-        ingest, indexer = local_stack_settings(stack, model, allowed_networks=allowed_network or [])
-    else:
-        ingest, indexer = environment_settings(model)
+    ingest, indexer = local_stack_settings(stack, model) if nimbus is None else environment_settings(model)
+    if allowed_network:
+        ingest = ingest.model_copy(update={"allowed_networks": allowed_network})
     parallelism = Parallelism(
         workers=workers, spout=spout_parallelism, fetch=fetch_parallelism,
         embed=embed_parallelism, index=index_parallelism,
