@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 COMPOSE ?= docker compose
 
 .PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed bench-stores bench-ingest \
-	jvm-deps stack-up stack-down stack-status index-catalog serve bench-query clean
+	jvm-deps stack-up stack-down stack-status cluster-up cluster-down topology-submit index-catalog serve bench-query \
+	up down logs ps clean
 
 install: $(STAMP) $(FASHION_MNIST) $(CHROMEDRIVER)
 
@@ -70,6 +71,15 @@ stack-down:  ## stop exactly the processes stack-up started
 
 stack-status:
 	$(BIN)/cbir stack status
+
+cluster-up: install  ## ZooKeeper, Nimbus, 2 Supervisors, 3 Kafka brokers, Solr, Milvus on 127.0.0.1
+	$(BIN)/cbir stack up --cluster
+
+cluster-down:  ## stop the cluster's processes, and the workers its supervisors started
+	$(BIN)/cbir stack down
+
+topology-submit: install  ## needs `make cluster-up`; the ingest topology on the cluster (2 workers)
+	$(BIN)/cbir topology submit --model models/catalog.pt
 
 index-catalog: install  ## needs `make stack-up`; the clothing catalog into Milvus and Solr (idempotent)
 	$(BIN)/cbir index-folder $(CATALOG)/train --model models/catalog.pt

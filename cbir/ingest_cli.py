@@ -6,9 +6,8 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from cbir.stack.settings import LOOPBACK, StackSettings
+from cbir.stack.settings import LOOPBACK, StackSettings, stack_settings_of
 from ingest.errors import IngestError
-from ingest.folder_catalog import DEFAULT_IMAGE_BASE_URL, folder_photos
 
 RunDir = Annotated[Path | None, typer.Option(help="The local stack's run folder [env CBIR_STACK_RUN_DIR]")]
 Bootstrap = Annotated[
@@ -23,7 +22,7 @@ topology_app = typer.Typer(help="The streaming ingest topology on Storm.", no_ar
 def local_bootstrap(run_dir: Path | None) -> str:
     """The Kafka address of the local stack running from run_dir (the ports its last `up` recorded)."""
     settings = StackSettings() if run_dir is None else StackSettings(run_dir=run_dir)
-    return f"{LOOPBACK}:{settings.with_saved_ports().kafka_port}"
+    return settings.with_saved_ports().kafka_bootstrap()
 
 
 def publish(
@@ -32,11 +31,13 @@ def publish(
     bootstrap_servers: Bootstrap = None,
     run_dir: RunDir = None,
     inline: Annotated[bool, typer.Option(help="Send the photos' bytes (base64) instead of URLs to fetch")] = True,
-    image_base_url: Annotated[str, typer.Option(help="Base of each photo's image_url")] = DEFAULT_IMAGE_BASE_URL,
+    image_base_url: Annotated[
+        str | None, typer.Option(help="Base of each photo's image_url [default: https://img.cbir-demo.example/]")
+    ] = None,
     limit: Annotated[int, typer.Option(help="Publish the first N photos only (0: all)")] = 0,
 ) -> None:
     """Publish a folder catalog to Kafka (deterministic demo titles, brands, prices, colours), with progress."""
-    from ingest.folder_catalog import demo_message
+    from ingest.folder_catalog import DEFAULT_IMAGE_BASE_URL, demo_message, folder_photos
     from ingest.publisher import CatalogPublisher
 
     if not folder.is_dir():
@@ -47,7 +48,7 @@ def publish(
     try:
         with CatalogPublisher(servers, topic=topic) as publisher:
             for count, path in enumerate(tqdm(photos, desc=f"publish to {topic}", unit="photo"), start=1):
-                publisher.publish(demo_message(path, folder, image_base_url, inline))
+                publisher.publish(demo_message(path, folder, image_base_url or DEFAULT_IMAGE_BASE_URL, inline))
                 if count % _FLUSH_EVERY == 0:
                     confirmed += publisher.flush()
             confirmed += publisher.flush()
@@ -55,11 +56,6 @@ def publish(
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from error
     typer.echo(f"published {confirmed} photos from {folder} to {topic} at {servers}")
-
-
-def _stack(run_dir: Path | None) -> StackSettings:
-    """The settings of the local stack running from run_dir, with the ports its last `up` recorded."""
-    return (StackSettings() if run_dir is None else StackSettings(run_dir=run_dir)).with_saved_ports()
 
 
 @topology_app.command("start")
@@ -71,7 +67,7 @@ def start_topology(
     """Start the ingest topology in the background (LocalCluster) against the local stack, unless it runs."""
     from cbir.ingest_topology import background_topology, local_stack_settings, start_background_topology
 
-    stack = _stack(run_dir)
+    stack = stack_settings_of(run_dir)
     running = background_topology(stack)
     if running is not None:
         typer.echo(f"topology already running (PID {running.pid})")
@@ -86,7 +82,9 @@ def stop_topology(run_dir: RunDir = None) -> None:
     """Stop the background topology (`cbir stack down` stops it too)."""
     from cbir.ingest_topology import stop_background_topology
 
-    typer.echo("topology stopped" if stop_background_topology(_stack(run_dir)) else "no topology was running")
+    typer.echo(
+        "topology stopped" if stop_background_topology(stack_settings_of(run_dir)) else "no topology was running"
+    )
 
 
 @topology_app.command("run")
@@ -107,7 +105,7 @@ def run_topology(
     from cbir.stack.process import stop
     from ingest.counters import read_counts
 
-    stack = _stack(run_dir)
+    stack = stack_settings_of(run_dir)
     extra = {"metrics_dir": metrics_dir.resolve()} if metrics_dir else {}
     ingest, indexer = local_stack_settings(stack, model, allowed_networks=allowed_network or [], **extra)
     record, log = start_ingest_topology(stack, ingest, indexer, duration, partitions)
@@ -122,3 +120,115 @@ def run_topology(
     finally:
         stop(record, timeout_s=30)
     typer.echo("topology stopped")
+
+
+Nimbus = Annotated[
+    str | None, typer.Option(help="Nimbus as HOST:PORT [default: the Nimbus of the running `cbir stack up --cluster`]")
+]
+Name = Annotated[str, typer.Option(help="Topology name")]
+
+
+def _nimbus_address(nimbus: str | None, run_dir: Path | None) -> tuple[str, int]:
+    """--nimbus, or the Nimbus of the cluster stack running from the run folder."""
+    from cbir.stack.nimbus_client import parse_nimbus
+
+    if nimbus is not None:
+        return parse_nimbus(nimbus)
+    stack = stack_settings_of(run_dir)
+    if not stack.cluster:
+        raise typer.BadParameter(f"no `cbir stack up --cluster` recorded in {stack.run_dir}", param_hint="--nimbus")
+    return LOOPBACK, stack.cluster_ports.nimbus
+
+
+@topology_app.command("submit")
+def submit_topology(
+    nimbus: Nimbus = None,
+    model: Annotated[Path, typer.Option(help="Embedder checkpoint (a path the workers can read)")] = Path(
+        "models/catalog.pt"
+    ),
+    run_dir: RunDir = None,
+    name: Name = "ingest",
+    partitions: Annotated[int, typer.Option(help="Partitions of the images topic, if it is created")] = 4,
+    replication: Annotated[
+        int | None, typer.Option(help="Replication of created topics [3 on the cluster stack]")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker JVMs")] = 2,
+    spout_parallelism: Annotated[int | None, typer.Option(help="Spout tasks [one per partition, up to 4]")] = None,
+    fetch_parallelism: Annotated[int, typer.Option()] = 2,
+    embed_parallelism: Annotated[int, typer.Option()] = 2,
+    index_parallelism: Annotated[int, typer.Option()] = 2,
+    allowed_network: Annotated[
+        list[str] | None, typer.Option(help="CIDR whose image URLs may be fetched although internal; repeat")
+    ] = None,
+) -> None:
+    """Submit the ingest topology to a Storm cluster through Nimbus's Thrift API (Flux --remote, Maven-built jar).
+
+    Without --nimbus it targets `cbir stack up --cluster` and its ports; with --nimbus the Kafka, Milvus and Solr
+    addresses come from CBIR_INGEST_* and CBIR_INDEXER_* (as in a docker-compose job).
+    """
+    from cbir.ingest_topology import (
+        environment_settings,
+        local_stack_settings,
+        submit_ingest_topology,
+    )
+    from cbir.stack.errors import StackError
+    from cbir.stack.storm_submit import Parallelism
+
+    address = _nimbus_address(nimbus, run_dir)
+    stack = stack_settings_of(run_dir)
+    ingest, indexer = local_stack_settings(stack, model) if nimbus is None else environment_settings(model)
+    if allowed_network:
+        ingest = ingest.model_copy(update={"allowed_networks": allowed_network})
+    parallelism = Parallelism(
+        workers=workers, spout=spout_parallelism, fetch=fetch_parallelism,
+        embed=embed_parallelism, index=index_parallelism,
+    )  # fmt: skip
+    copies = replication if replication is not None else (3 if stack.cluster and nimbus is None else 1)
+    try:
+        executors = submit_ingest_topology(stack, ingest, indexer, address, parallelism, partitions, copies, name)
+    except (StackError, IngestError) as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"submitted {name} to Nimbus {address[0]}:{address[1]}: {workers} workers, executors {executors}")
+
+
+@topology_app.command("kill")
+def kill_topology(
+    name: Annotated[str, typer.Argument(help="Topology name")] = "ingest",
+    nimbus: Nimbus = None,
+    run_dir: RunDir = None,
+    wait: Annotated[int, typer.Option(help="Seconds Storm lets the workers finish in-flight tuples")] = 5,
+) -> None:
+    """Kill a topology on the cluster (through Nimbus's Thrift API)."""
+    from cbir.stack.errors import StackError
+    from cbir.stack.nimbus_client import kill_topology as kill
+
+    host, port = _nimbus_address(nimbus, run_dir)
+    try:
+        kill(host, port, name, wait)
+    except StackError as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"killed {name}; its workers stop within {wait} s")
+
+
+@topology_app.command("list")
+def list_topologies(nimbus: Nimbus = None, run_dir: RunDir = None) -> None:
+    """The cluster's supervisors (used/total slots) and topologies (status, workers, executors, uptime)."""
+    from cbir.stack.errors import StackError
+    from cbir.stack.nimbus_client import cluster_summary
+
+    host, port = _nimbus_address(nimbus, run_dir)
+    try:
+        state = cluster_summary(host, port)
+    except StackError as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    for supervisor_host, slots, used in state.supervisors:
+        typer.echo(f"supervisor {supervisor_host}: {used}/{slots} slots used")
+    for t in state.topologies:
+        typer.echo(
+            f"{t.name:<16}{t.status:<10}{t.workers} workers  {t.executors} executors  up {t.uptime_s} s  ({t.id})"
+        )
+    if not state.topologies:
+        typer.echo("no topologies")

@@ -6,6 +6,7 @@ from typing import Any
 from cbir.stack.process import PidFile, ProcessRecord, stop
 from cbir.stack.settings import LOOPBACK, StackSettings
 from cbir.stack.storm_local import run_local_topology
+from cbir.stack.storm_submit import Parallelism, cluster_flux_definition, submit_topology
 from embedder import Embedder
 from indexer.settings import IndexerSettings
 from ingest.settings import IngestSettings
@@ -20,7 +21,7 @@ def local_stack_settings(
     """Settings pointing at the local stack's ports; the model's version names the Milvus collection."""
     embedder = Embedder.load(model_path)
     ingest_settings = IngestSettings(
-        bootstrap_servers=f"{LOOPBACK}:{stack.kafka_port}",
+        bootstrap_servers=stack.kafka_bootstrap(),
         model_path=model_path.resolve(),
         embedding_dim=embedder.dim,
         **ingest,
@@ -71,3 +72,32 @@ def stop_background_topology(stack: StackSettings, timeout_s: float = 30) -> boo
         stop(record, timeout_s)
         _pid_file(stack).remove()
     return running
+
+
+def environment_settings(model_path: Path) -> tuple[IngestSettings, IndexerSettings]:
+    """Settings from `CBIR_INGEST_*` and `CBIR_INDEXER_*` (a deployment), completed from the model checkpoint."""
+    embedder = Embedder.load(model_path)
+    ingest = IngestSettings(model_path=model_path.resolve(), embedding_dim=embedder.dim)
+    return ingest, IndexerSettings(model_version=embedder.version)
+
+
+def submit_ingest_topology(
+    stack: StackSettings,
+    ingest: IngestSettings,
+    indexer: IndexerSettings,
+    nimbus: tuple[str, int],
+    parallelism: Parallelism,
+    partitions: int,
+    replication: int = 1,
+    name: str = TOPOLOGY_NAME,
+) -> dict[str, int]:
+    """Create the topics if missing and submit the topology to Nimbus; returns the executors per component."""
+    from topologies.ingest.topology import IngestTopology
+
+    ensure_topics(ingest.bootstrap_servers, {ingest.topic: partitions, ingest.dead_letter_topic: 1}, replication)
+    executors = parallelism.by_component(partitions)
+    definition = cluster_flux_definition(
+        IngestTopology, name, ingest.storm_config(indexer), parallelism.workers, executors
+    )
+    submit_topology(stack, definition, nimbus, stack.service_dir("submit"))
+    return executors

@@ -21,9 +21,9 @@ stack_app = typer.Typer(help="Run Kafka, Solr and Milvus locally on 127.0.0.1 (n
 RunDir = Annotated[Path | None, typer.Option(help="Run folder for logs, data and PIDs [env CBIR_STACK_RUN_DIR]")]
 
 
-def _settings(run_dir: Path | None, **ports: int | None) -> StackSettings:
+def _settings(run_dir: Path | None, **options: int | bool | None) -> StackSettings:
     """Environment settings, overridden by the options given on the command line."""
-    overrides: dict[str, object] = {name: value for name, value in ports.items() if value is not None}
+    overrides: dict[str, object] = {name: value for name, value in options.items() if value is not None}
     if run_dir is not None:
         overrides["run_dir"] = run_dir
     return StackSettings(**overrides)  # type: ignore[arg-type]
@@ -67,12 +67,25 @@ def up(
     kafka_controller_port: Annotated[int | None, typer.Option(help="[default 9093]")] = None,
     solr_port: Annotated[int | None, typer.Option(help="[env CBIR_STACK_SOLR_PORT, default 8983]")] = None,
     milvus_port: Annotated[int | None, typer.Option(help="[env CBIR_STACK_MILVUS_PORT, default 19530]")] = None,
+    cluster: Annotated[
+        bool | None,
+        typer.Option(
+            "--cluster",
+            help="A Storm cluster (ZooKeeper, Nimbus, 2 Supervisors) and 3 Kafka brokers [env CBIR_STACK_CLUSTER]",
+        ),
+    ] = None,
+    cluster_base_port: Annotated[
+        int | None,
+        typer.Option(
+            help="First of the cluster's 14 consecutive ports [env CBIR_STACK_CLUSTER_BASE_PORT, default 16700]"
+        ),
+    ] = None,
 ) -> None:
     """Start Kafka, Solr and Milvus (those not running yet) and wait until they are healthy."""
     _log_progress()
     settings = _settings(
         run_dir, kafka_port=kafka_port, kafka_controller_port=kafka_controller_port,
-        solr_port=solr_port, milvus_port=milvus_port,
+        solr_port=solr_port, milvus_port=milvus_port, cluster=cluster, cluster_base_port=cluster_base_port,
     )  # fmt: skip
     started = time.monotonic()
     try:
@@ -108,7 +121,7 @@ def status(
     else:
         for s in statuses:
             health = "healthy" if s.healthy else ("running, not healthy" if s.running else "down")
-            typer.echo(f"{s.name:<8}{s.address:<36}pid {s.pid or '-':<9}{health}")
+            typer.echo(f"{s.name:<14}{s.address:<36}pid {s.pid or '-':<9}{health}")
     if not all(s.healthy for s in statuses):
         raise typer.Exit(1)
 

@@ -12,6 +12,7 @@ from cbir.stack.settings import StackSettings
 logger = logging.getLogger(__name__)
 
 JVM_SERVICES = ("kafka", "solr", "storm")
+TOPOLOGY_JAR = "cbir-ingest-topology.jar"  # built by deploy/jvm/topology: what `cbir topology submit` uploads
 _STAMP = ".resolved"
 
 
@@ -36,12 +37,13 @@ def maven_properties(versions: dict[str, str]) -> list[str]:
 
 
 def _stamp_text(deploy_dir: Path) -> str:
-    """What the cache was resolved from: the versions and every pom, hashed."""
+    """What the cache was resolved from: the versions, every pom and every module's sources, hashed."""
     digest = hashlib.sha256((deploy_dir / "versions.env").read_bytes())
     for pom in sorted((deploy_dir / "jvm").rglob("pom.xml")):
         digest.update(pom.read_bytes())
-    for source in sorted((deploy_dir / "jvm").rglob("*.java")):
-        digest.update(source.read_bytes())
+    for source in sorted((deploy_dir / "jvm").glob("*/src/**/*")):  # Java sources and jar resources
+        if source.is_file():
+            digest.update(source.read_bytes())
     return digest.hexdigest()
 
 
@@ -50,7 +52,8 @@ def jvm_deps_resolved(settings: StackSettings) -> bool:
     stamp = settings.cache_dir / _STAMP
     if not stamp.is_file() or stamp.read_text().strip() != _stamp_text(settings.deploy_dir):
         return False
-    return all(any((settings.cache_dir / s / "lib").glob("*.jar")) for s in JVM_SERVICES)
+    services_cached = all(any((settings.cache_dir / s / "lib").glob("*.jar")) for s in JVM_SERVICES)
+    return services_cached and topology_jar(settings).is_file()
 
 
 def resolve_jvm_deps(settings: StackSettings, force: bool = False) -> bool:
@@ -58,8 +61,8 @@ def resolve_jvm_deps(settings: StackSettings, force: bool = False) -> bool:
     if not force and jvm_deps_resolved(settings):
         logger.info("JVM artifacts already in %s", settings.cache_dir)
         return False
-    for service in JVM_SERVICES:  # jars of older versions must not stay on a classpath
-        shutil.rmtree(settings.cache_dir / service, ignore_errors=True)
+    for folder in [*JVM_SERVICES, "topology"]:  # jars of older versions must not stay on a classpath
+        shutil.rmtree(settings.cache_dir / folder, ignore_errors=True)
     command = [settings.mvn, "-B", "-q", *maven_properties(read_versions(settings.deploy_dir)), "package"]
     logger.info("Resolving JVM artifacts: %s", " ".join(command))
     try:
@@ -78,6 +81,11 @@ def classpath(settings: StackSettings, service: str) -> str:
     if not any(lib.glob("*.jar")):
         raise JvmDepsUnavailable(f"No jars in {lib}: run `cbir stack deps` (or `make jvm-deps`) first")
     return f"{lib}/*"
+
+
+def topology_jar(settings: StackSettings) -> Path:
+    """The topology jar (flux-core and a `resources/` folder) that `cbir topology submit` uploads to Nimbus."""
+    return settings.cache_dir / "topology" / TOPOLOGY_JAR
 
 
 def log4j2_option(settings: StackSettings) -> str:

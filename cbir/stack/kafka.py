@@ -4,6 +4,7 @@ import base64
 import logging
 import subprocess
 import uuid
+from pathlib import Path
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
@@ -12,7 +13,7 @@ from cbir.stack.errors import ServiceStartFailed
 from cbir.stack.jvm import classpath, log4j2_option
 from cbir.stack.process import port_accepts
 from cbir.stack.service import Service
-from cbir.stack.settings import LOOPBACK
+from cbir.stack.settings import LOOPBACK, StackSettings
 
 logger = logging.getLogger(__name__)
 
@@ -25,44 +26,79 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
+def broker_properties(node_id: int, ports: list[int], controller_ports: list[int], data_dir: Path) -> str:
+    """One KRaft node's configuration (broker and controller in one JVM); every node of `ports` votes.
+
+    Internal topics are replicated to every node, up to 3, and need a majority in sync.
+    """
+    port, cport = ports[node_id - 1], controller_ports[node_id - 1]
+    voters = ",".join(f"{n}@{LOOPBACK}:{c}" for n, c in enumerate(controller_ports, start=1))
+    replication = min(len(ports), 3)
+    min_isr = replication // 2 + 1 if replication > 1 else 1
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            f"node.id={node_id}",
+            f"controller.quorum.voters={voters}",
+            f"listeners=PLAINTEXT://{LOOPBACK}:{port},CONTROLLER://{LOOPBACK}:{cport}",
+            f"advertised.listeners=PLAINTEXT://{LOOPBACK}:{port}",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            f"log.dirs={data_dir}",
+            "num.partitions=1",
+            f"default.replication.factor={replication}",
+            f"offsets.topic.replication.factor={replication}",
+            f"transaction.state.log.replication.factor={replication}",
+            f"transaction.state.log.min.isr={min_isr}",
+            f"share.coordinator.state.topic.replication.factor={replication}",
+            f"share.coordinator.state.topic.min.isr={min_isr}",
+            "group.initial.rebalance.delay.ms=0",
+            "",
+        ]
+    )
+
+
 class KafkaService(Service):
-    """Kafka broker and controller in one JVM, listening on 127.0.0.1 only."""
+    """One Kafka node (broker and controller in one JVM) listening on 127.0.0.1 only: the local stack's single
+    node, or node `node_id` of the cluster's three (`kafka-1`, `kafka-2`, `kafka-3`)."""
 
     name = "kafka"
 
+    def __init__(self, settings: StackSettings, node_id: int | None = None) -> None:
+        self.node_id = node_id
+        if node_id is None:
+            self.broker_ports, self.controller_ports = [settings.kafka_port], [settings.kafka_controller_port]
+        else:
+            self.name = f"kafka-{node_id}"
+            cluster = settings.cluster_ports
+            self.broker_ports, self.controller_ports = cluster.kafka_brokers, cluster.kafka_controllers
+        super().__init__(settings)
+
+    @property
+    def port(self) -> int:
+        """This node's client (PLAINTEXT) port."""
+        return self.broker_ports[(self.node_id or 1) - 1]
+
     def ports(self) -> dict[str, int]:
-        return {
-            "kafka_port": self.settings.kafka_port,
-            "kafka_controller_port": self.settings.kafka_controller_port,
-        }
+        if self.node_id is None:
+            return {"kafka_port": self.port, "kafka_controller_port": self.settings.kafka_controller_port}
+        controller = self.controller_ports[self.node_id - 1]
+        return {f"cluster_base_port:{self.name}": self.port, f"cluster_base_port:{self.name}-controller": controller}
 
     def address(self) -> str:
-        return f"{LOOPBACK}:{self.settings.kafka_port}"
+        return f"{LOOPBACK}:{self.port}"
 
     def _properties(self) -> str:
-        """The broker configuration: one node, replication factor 1, no rebalance delay."""
-        port, cport = self.settings.kafka_port, self.settings.kafka_controller_port
-        return "\n".join(
-            [
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@{LOOPBACK}:{cport}",
-                f"listeners=PLAINTEXT://{LOOPBACK}:{port},CONTROLLER://{LOOPBACK}:{cport}",
-                f"advertised.listeners=PLAINTEXT://{LOOPBACK}:{port}",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                f"log.dirs={self.dir / 'data'}",
-                "num.partitions=1",
-                "offsets.topic.replication.factor=1",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
-                "group.initial.rebalance.delay.ms=0",
-                "",
-            ]
-        )
+        return broker_properties(self.node_id or 1, self.broker_ports, self.controller_ports, self.dir / "data")
+
+    def _cluster_id(self) -> str:
+        """The KRaft cluster id, shared by every node of this run (kept in the run folder)."""
+        path = self.settings.run_dir.resolve() / "kafka-cluster-id"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(new_cluster_id())
+        return path.read_text().strip()
 
     def _java(self, main: str, *args: str) -> list[str]:
         """A java command line on the Kafka classpath."""
@@ -76,7 +112,7 @@ class KafkaService(Service):
             return
         logger.info("Formatting Kafka storage in %s", self.dir / "data")
         storage_format = self._java(
-            "kafka.tools.StorageTool", "format", "-t", new_cluster_id(),
+            "kafka.tools.StorageTool", "format", "-t", self._cluster_id(),
             "-c", str(self.dir / "server.properties"), "--ignore-formatted",
         )  # fmt: skip
         try:
@@ -90,7 +126,7 @@ class KafkaService(Service):
         return self._java("kafka.Kafka", str(self.dir / "server.properties"))
 
     def healthy(self) -> bool:
-        if not port_accepts(LOOPBACK, self.settings.kafka_port):  # fail fast: the client retries for long
+        if not port_accepts(LOOPBACK, self.port):  # fail fast: the client retries for long
             return False
         try:
             admin = KafkaAdminClient(bootstrap_servers=self.address(), request_timeout_ms=3000)

@@ -45,8 +45,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def require_free_ports(service: str, host: str, ports: dict[str, int]) -> None:
-    """Raise PortInUse naming the service, the port and the setting to change, if any port is taken."""
-    for setting, port in ports.items():
+    """Raise PortInUse naming the service, the port and the setting to change, if any port is taken.
+
+    A key is a setting's name, optionally followed by `:what` when one setting places several ports.
+    """
+    for key, port in ports.items():
+        setting = key.partition(":")[0]
         if not port_is_free(host, port):
             raise PortInUse(
                 f"{service}: port {host}:{port} is in use by another process; stop that or choose another "
@@ -176,3 +180,40 @@ def _reap(pid: int) -> None:
     """Collect the exit status if the process is our child (avoids zombies in long-lived callers)."""
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def session_members(session_id: int) -> list[int]:
+    """PIDs of the live processes in a session (a service started by spawn leads its own session)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session_id and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def stop_session(record: ProcessRecord, timeout_s: float) -> None:
+    """Stop the process, then whatever it started that is still running (Storm workers, their Python
+    components): every member of the session spawn gave it, SIGTERM then SIGKILL.
+
+    The session is ours if the recorded process is, or if no process has its PID any more (Linux does not reuse
+    a PID while a session of that id exists); a PID reused by another program leaves its session alone.
+    """
+    ours = record.is_alive() or not Path(f"/proc/{record.pid}").exists()
+    stop(record, timeout_s)
+    leftovers = session_members(record.pid) if ours else []
+    if not leftovers:
+        return
+    logger.info("Stopping %d leftover processes of session %d", len(leftovers), record.pid)
+    for pid in leftovers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while session_members(record.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in session_members(record.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

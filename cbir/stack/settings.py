@@ -31,6 +31,23 @@ class StackSettings(BaseSettings):
     jvm_opts: list[str] = ["-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
     start_timeout_s: float = 120.0
     stop_timeout_s: float = 30.0
+    # `cbir stack up --cluster`: ZooKeeper, Nimbus, two Supervisors and three Kafka brokers instead of one broker,
+    # on CLUSTER_PORT_COUNT consecutive ports from cluster_base_port (see ClusterPorts).
+    cluster: bool = False
+    cluster_base_port: int = Field(default=16700, ge=1, le=65535 - 32)
+    slots_per_supervisor: int = Field(default=2, ge=1, le=4)
+    worker_heap_mb: int = Field(default=512, ge=128)
+
+    @property
+    def cluster_ports(self) -> "ClusterPorts":
+        """The ports of the cluster's daemons, laid out from cluster_base_port."""
+        return ClusterPorts(self.cluster_base_port, self.slots_per_supervisor)
+
+    def kafka_bootstrap(self) -> str:
+        """Bootstrap servers of this stack's Kafka: one broker, or the cluster's three."""
+        if self.cluster:
+            return ",".join(f"{LOOPBACK}:{port}" for port in self.cluster_ports.kafka_brokers)
+        return f"{LOOPBACK}:{self.kafka_port}"
 
     @property
     def cache_dir(self) -> Path:
@@ -55,9 +72,9 @@ class StackSettings(BaseSettings):
         return {name: value for name, value in self.model_dump().items() if name.endswith("_port")}
 
     def save_ports(self) -> None:
-        """Record the ports of this run in the run folder."""
+        """Record the ports of this run, and whether it is a cluster, in the run folder."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.ports_file.write_text(json.dumps(self.port_fields()))
+        self.ports_file.write_text(json.dumps({**self.port_fields(), "cluster": self.cluster}))
 
     def with_saved_ports(self) -> "StackSettings":
         """These settings with the ports recorded by the last `up` in the run folder, if any."""
@@ -70,7 +87,38 @@ class StackSettings(BaseSettings):
         return self.run_dir.resolve() / service
 
 
+SUPERVISORS = 2
+KAFKA_BROKERS = 3
+
+
+class ClusterPorts:
+    """The cluster's ports in a row: ZooKeeper, Nimbus, the supervisors, the Kafka brokers and controllers,
+    then each supervisor's worker slots."""
+
+    def __init__(self, base: int, slots_per_supervisor: int) -> None:
+        self.zookeeper = base
+        self.nimbus = base + 1
+        self.supervisors = [base + 2 + n for n in range(SUPERVISORS)]
+        first_broker = base + 2 + SUPERVISORS
+        self.kafka_brokers = [first_broker + n for n in range(KAFKA_BROKERS)]
+        self.kafka_controllers = [first_broker + KAFKA_BROKERS + n for n in range(KAFKA_BROKERS)]
+        first_slot = first_broker + 2 * KAFKA_BROKERS
+        self.slots = [
+            [first_slot + n * slots_per_supervisor + s for s in range(slots_per_supervisor)] for n in range(SUPERVISORS)
+        ]
+
+    def all(self) -> list[int]:
+        """Every port of the cluster."""
+        slots = [port for ports in self.slots for port in ports]
+        return [self.zookeeper, self.nimbus, *self.supervisors, *self.kafka_brokers, *self.kafka_controllers, *slots]
+
+
 @lru_cache
 def get_stack_settings() -> StackSettings:
     """The settings read once from the environment."""
     return StackSettings()
+
+
+def stack_settings_of(run_dir: Path | None) -> StackSettings:
+    """The settings of the local stack running from run_dir (or CBIR_STACK_RUN_DIR): the ports its `up` recorded."""
+    return (StackSettings() if run_dir is None else StackSettings(run_dir=run_dir)).with_saved_ports()

@@ -8,6 +8,7 @@ with the settings classes; every command a project container runs exists. What i
 images build, that the containers start, and that the healthchecks pass: that needs an engine.
 """
 
+import importlib
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import typer
 import yaml
 from pydantic_settings import BaseSettings
 
+from api.settings import ApiSettings
 from cbir.cli import app
 from cbir.stack.jvm import read_versions
 from cbir.stack.settings import StackSettings
@@ -64,8 +66,6 @@ VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 
 # Commands of the project whose code lands from other branches (issue 6): when they are missing the check is
 # an expected failure that names the branch; once merged, the same check passes or fails for real.
-PENDING_COMMANDS = {("topology", "submit"): "branch `cluster` (cbir topology submit)"}
-PENDING_MODULES = {"api.app": "branch `api` (FastAPI app)", "api.settings": "branch `api` (ApiSettings)"}
 
 
 # --- reading the files -------------------------------------------------------------------------------------------
@@ -313,20 +313,14 @@ def test_compose_file_holds_no_secret_values() -> None:
             assert value.startswith("${"), f"{name} is set to a literal in docker-compose.yml"
 
 
-def settings_classes() -> dict[str, type[BaseSettings] | None]:
-    """The settings class of each CBIR_* prefix (None when its package is not on this branch yet)."""
-    classes: dict[str, type[BaseSettings] | None] = {
+def settings_classes() -> dict[str, type[BaseSettings]]:
+    """The settings class of each CBIR_* prefix."""
+    return {
         "CBIR_INGEST_": IngestSettings,
         "CBIR_INDEXER_": IndexerSettings,
         "CBIR_STACK_": StackSettings,
+        "CBIR_API_": ApiSettings,
     }
-    try:
-        from api.settings import ApiSettings  # type: ignore[import-not-found]
-
-        classes["CBIR_API_"] = ApiSettings
-    except ImportError:
-        classes["CBIR_API_"] = None
-    return classes
 
 
 @pytest.mark.parametrize("name", sorted(services()))
@@ -338,10 +332,6 @@ def test_cbir_variables_are_fields_of_the_settings_classes_with_valid_values(
         fields = {k.removeprefix(prefix).lower() for k in env if k.startswith(prefix)}
         if not fields:
             continue
-        if settings is None:
-            pytest.xfail(
-                f"{name} sets {prefix}* but its settings class is not here yet: {PENDING_MODULES['api.settings']}"
-            )
         unknown = fields - set(settings.model_fields)
         assert not unknown, f"{name}: {sorted(prefix + u.upper() for u in unknown)} are not {settings.__name__} fields"
         # Read them exactly as the container will: from the environment (types, JSON lists, bounds).
@@ -397,10 +387,7 @@ def test_published_ports_are_the_ports_the_services_listen_on() -> None:
     assert "PLAINTEXT://:9092" in environment(services()["kafka"])["KAFKA_LISTENERS"]
     api_port = int(command(services()["api"])[command(services()["api"]).index("--port") + 1])
     assert container_port["api"] == {api_port} == {int(environment(services()["api"])["CBIR_API_PORT"])}
-    api_settings = settings_classes()["CBIR_API_"]
-    if api_settings is None:
-        pytest.xfail(f"API default port not checked: {PENDING_MODULES['api.settings']}")
-    assert api_port == api_settings().port  # type: ignore[attr-defined]
+    assert api_port == ApiSettings().port
 
 
 def test_every_service_uses_the_kafka_topics_of_the_settings() -> None:
@@ -447,19 +434,13 @@ def test_project_containers_run_commands_that_exist(name: str, words: list[str])
     elif program == "uvicorn":
         target = arguments[arguments.index("--factory") + 1]
         module, _, attribute = target.partition(":")
-        try:
-            factory = getattr(__import__(module, fromlist=[attribute]), attribute)
-        except ImportError:
-            pytest.xfail(f"{module} not here yet: {PENDING_MODULES[module]}")
+        factory = getattr(importlib.import_module(module), attribute)
         assert callable(factory)
     else:
         assert program == "cbir", words
         found, rest = cbir_command(arguments)
         path = tuple(arguments[: len(arguments) - len(rest)] + rest[:1])
         if found is None or getattr(found, "commands", None) is not None:
-            pending = PENDING_COMMANDS.get(path[-2:]) or PENDING_COMMANDS.get(tuple(w for w in arguments[:2]))
-            if pending:
-                pytest.xfail(f"`cbir {' '.join(arguments[:2])}` not here yet: {pending}")
             pytest.fail(f"{name}: `cbir {' '.join(arguments)}` is not a cbir command")
         options = {opt for param in found.params for opt in getattr(param, "opts", [])}
         used = {word for word in rest if word.startswith("--")}

@@ -110,11 +110,11 @@ def _add_bad_records(
     catalog.bad["bad-not-an-object"] = "parse"
 
 
-def inline_catalog(photos: int) -> PublishedCatalog:
+def inline_catalog(photos: int, every: int = 5) -> PublishedCatalog:
     """photos distinct photos of clothing-small/test (every 5th, from the 3rd), each one inline upsert message."""
     root = Path(CLOTHING_SMALL) / "test"
     catalog = PublishedCatalog()
-    for path in folder_photos(root)[3::5]:
+    for path in folder_photos(root)[3::every]:
         item_id = item_id_for_image(path.read_bytes())
         if item_id in catalog.good_ids:
             continue

@@ -5,6 +5,7 @@ committed only for fully acked messages, so the restarted topology resumes from 
 was in flight; ids come from the photo bytes and writes are upserts, so a replayed photo overwrites itself.
 """
 
+import contextlib
 import os
 import signal
 import time
@@ -34,7 +35,8 @@ def _children(pid: int) -> list[int]:
     """PIDs of the direct children of pid (the topology's Python components)."""
     children: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(c) for c in (task / "children").read_text().split()]
+        with contextlib.suppress(FileNotFoundError):  # a JVM thread that exited meanwhile (its children move on)
+            children += [int(c) for c in (task / "children").read_text().split()]
     return children
 
 
