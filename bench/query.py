@@ -34,7 +34,7 @@ from tqdm import tqdm
 from bench.stores import CATEGORIES, synthetic_catalog, wait_until_settled
 from cbir.indexer_connection import indexer_settings
 from cbir.stack.process import free_port
-from cbir.stack.settings import StackSettings
+from cbir.stack.settings import stack_settings_of
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from indexer.metadata_store import MetadataStore
@@ -188,12 +188,12 @@ def main() -> None:
 
     embedder = Embedder.load(args.model)
     settings = indexer_settings(run_dir=args.run_dir)
-    stack = (StackSettings() if args.run_dir is None else StackSettings(run_dir=args.run_dir)).with_saved_ports()
+    stack = stack_settings_of(args.run_dir)
     photos = [path.read_bytes() for path in sorted(args.queries.rglob("*.jpg"))]
     rows: list[dict[str, Any]] = []
     for size in (int(s) for s in args.sizes.split(",")):
         version, index = fill(settings, size, embedder.dim)
-        api = ApiProcess(args.model.resolve(), version, settings, f"127.0.0.1:{stack.kafka_port}")
+        api = ApiProcess(args.model.resolve(), version, settings, stack.kafka_bootstrap())
         try:
             warm_up(api.url, photos)
             for scenario, fields in SCENARIOS.items():

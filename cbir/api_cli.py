@@ -3,14 +3,14 @@
 Mount it in the main CLI with `app.add_typer(api_app, name="api")`.
 """
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from api.settings import ApiSettings, get_api_settings
-from cbir.stack.settings import StackSettings
+from cbir.indexer_connection import unless_set
+from cbir.stack.settings import stack_settings_of
 
 api_app = typer.Typer(help="The search API and the shopper web page.", no_args_is_help=True)
 
@@ -26,14 +26,13 @@ def serving_settings(
         for name, value in {"host": host, "port": port, "model_path": model, "photo_dir": photo_dir}.items()
         if value is not None
     }
-    stack = (StackSettings() if run_dir is None else StackSettings(run_dir=run_dir)).with_saved_ports()
-    if stack.ports_file.is_file():
-        recorded = {
-            "milvus_uri": stack.milvus_uri(),
-            "solr_core_url": stack.solr_core_url(),
-            "kafka_bootstrap_servers": f"127.0.0.1:{stack.kafka_port}",
-        }
-        updates.update({name: value for name, value in recorded.items() if name not in settings.model_fields_set})
+    stack = stack_settings_of(run_dir)
+    recorded = {
+        "milvus_uri": stack.milvus_uri(),
+        "solr_core_url": stack.solr_core_url(),
+        "kafka_bootstrap_servers": stack.kafka_bootstrap(),
+    }
+    updates.update(unless_set(settings, stack, recorded))
     return settings.model_copy(update=updates)
 
 
@@ -55,7 +54,6 @@ def serve(
     from api.app import create_app
 
     settings = serving_settings(host, port, model, photo_dir, run_dir)
-    logging.getLogger("pysolr").setLevel(logging.WARNING)  # it logs every request at INFO
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(f"search API and shopper page on {base}/  (OpenAPI docs: {base}/docs)")
     typer.echo(f"stores: Milvus {settings.milvus_uri}, Solr {settings.solr_core_url}, "

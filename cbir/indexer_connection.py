@@ -1,9 +1,19 @@
-"""Where the command line finds the two stores: options, then `CBIR_INDEXER_*`, then the running local stack."""
+"""Where the command line finds the stores: options, then the environment, then the running local stack."""
 
 from pathlib import Path
 
-from cbir.stack.settings import StackSettings
+from pydantic_settings import BaseSettings
+
+from cbir.stack.settings import StackSettings, stack_settings_of
 from indexer.settings import IndexerSettings, get_indexer_settings
+
+
+def unless_set(settings: BaseSettings, stack: StackSettings, addresses: dict[str, str]) -> dict[str, str]:
+    """The stack's addresses for the fields the environment does not set; none if no `cbir stack up` recorded
+    its ports in the stack's run folder."""
+    if not stack.ports_file.is_file():
+        return {}
+    return {name: value for name, value in addresses.items() if name not in settings.model_fields_set}
 
 
 def indexer_settings(
@@ -12,15 +22,8 @@ def indexer_settings(
     """The indexer settings, with each store's address taken from the first of: the option given, its
     `CBIR_INDEXER_*` variable, the ports `cbir stack up` recorded in the run folder, the default."""
     settings = get_indexer_settings()
-    stack = (StackSettings() if run_dir is None else StackSettings(run_dir=run_dir)).with_saved_ports()
-    recorded = stack.ports_file.is_file()
-    addresses = {
-        "milvus_uri": milvus_uri or _unless_set(settings, "milvus_uri", stack.milvus_uri(), recorded),
-        "solr_core_url": solr_core_url or _unless_set(settings, "solr_core_url", stack.solr_core_url(), recorded),
-    }
-    return settings.model_copy(update={name: value for name, value in addresses.items() if value is not None})
-
-
-def _unless_set(settings: IndexerSettings, name: str, stack_value: str, recorded: bool) -> str | None:
-    """The stack's address for a store, unless the environment sets one or no stack recorded its ports."""
-    return stack_value if recorded and name not in settings.model_fields_set else None
+    stack = stack_settings_of(run_dir)
+    updates = unless_set(settings, stack, {"milvus_uri": stack.milvus_uri(), "solr_core_url": stack.solr_core_url()})
+    options = {"milvus_uri": milvus_uri, "solr_core_url": solr_core_url}
+    updates.update({name: value for name, value in options.items() if value is not None})
+    return settings.model_copy(update=updates)

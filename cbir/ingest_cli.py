@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from cbir.stack.settings import LOOPBACK, StackSettings, stack_settings_of
+from cbir.stack.settings import LOOPBACK, stack_settings_of
 from ingest.errors import IngestError
 
 RunDir = Annotated[Path | None, typer.Option(help="The local stack's run folder [env CBIR_STACK_RUN_DIR]")]
@@ -21,8 +21,7 @@ topology_app = typer.Typer(help="The streaming ingest topology on Storm.", no_ar
 
 def local_bootstrap(run_dir: Path | None) -> str:
     """The Kafka address of the local stack running from run_dir (the ports its last `up` recorded)."""
-    settings = StackSettings() if run_dir is None else StackSettings(run_dir=run_dir)
-    return settings.with_saved_ports().kafka_bootstrap()
+    return stack_settings_of(run_dir).kafka_bootstrap()
 
 
 def publish(

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from cbir.stack.process import PidFile, ProcessRecord, stop
-from cbir.stack.settings import LOOPBACK, StackSettings
+from cbir.stack.settings import StackSettings
 from cbir.stack.storm_local import run_local_topology
 from cbir.stack.storm_submit import Parallelism, cluster_flux_definition, submit_topology
 from embedder import Embedder
@@ -27,8 +27,8 @@ def local_stack_settings(
         **ingest,
     )
     indexer_settings = IndexerSettings(
-        milvus_uri=f"http://{LOOPBACK}:{stack.milvus_port}",
-        solr_core_url=f"http://{LOOPBACK}:{stack.solr_port}/solr/{stack.solr_core}",
+        milvus_uri=stack.milvus_uri(),
+        solr_core_url=stack.solr_core_url(),
         model_version=embedder.version,
     )
     return ingest_settings, indexer_settings

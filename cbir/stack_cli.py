@@ -14,7 +14,7 @@ import typer
 from cbir.stack.errors import StackError
 from cbir.stack.jvm import resolve_jvm_deps
 from cbir.stack.launcher import Stack
-from cbir.stack.settings import StackSettings
+from cbir.stack.settings import StackSettings, stack_settings_of
 
 stack_app = typer.Typer(help="Run Kafka, Solr and Milvus locally on 127.0.0.1 (no Docker).", no_args_is_help=True)
 
@@ -27,11 +27,6 @@ def _settings(run_dir: Path | None, **options: int | bool | None) -> StackSettin
     if run_dir is not None:
         overrides["run_dir"] = run_dir
     return StackSettings(**overrides)  # type: ignore[arg-type]
-
-
-def _running_settings(run_dir: Path | None) -> StackSettings:
-    """The settings of the stack running from the run folder: the ports its last `up` recorded."""
-    return _settings(run_dir).with_saved_ports()
 
 
 def _log_progress() -> None:
@@ -102,7 +97,7 @@ def down(run_dir: RunDir = None) -> None:
     """Stop the processes `cbir stack up` started (by their recorded PIDs) and a background topology."""
     from cbir.ingest_topology import stop_background_topology
 
-    settings = _running_settings(run_dir)
+    settings = stack_settings_of(run_dir)
     if stop_background_topology(settings):
         typer.echo("topology: stopped")
     for name, what in Stack(settings).down().items():
@@ -115,7 +110,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
 ) -> None:
     """Show each service's address, PID and health; exit status 1 unless all are healthy."""
-    statuses = Stack(_running_settings(run_dir)).status()
+    statuses = Stack(stack_settings_of(run_dir)).status()
     if as_json:
         typer.echo(json.dumps({s.name: s.as_dict() for s in statuses}, indent=2))
     else:
