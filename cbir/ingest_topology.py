@@ -7,7 +7,6 @@ from cbir.stack.process import PidFile, ProcessRecord, stop
 from cbir.stack.settings import StackSettings
 from cbir.stack.storm_local import run_local_topology
 from cbir.stack.storm_submit import Parallelism, cluster_flux_definition, submit_topology
-from embedder import Embedder
 from indexer.settings import IndexerSettings
 from ingest.settings import IngestSettings
 from ingest.topics import ensure_topics
@@ -19,6 +18,8 @@ def local_stack_settings(
     stack: StackSettings, model_path: Path, **ingest: Any
 ) -> tuple[IngestSettings, IndexerSettings]:
     """Settings pointing at the local stack's ports; the model's version names the Milvus collection."""
+    from embedder import Embedder  # torch: only where a model is loaded, not for `cbir stack down`
+
     embedder = Embedder.load(model_path)
     ingest_settings = IngestSettings(
         bootstrap_servers=stack.kafka_bootstrap(),
@@ -76,6 +77,8 @@ def stop_background_topology(stack: StackSettings, timeout_s: float = 30) -> boo
 
 def environment_settings(model_path: Path) -> tuple[IngestSettings, IndexerSettings]:
     """Settings from `CBIR_INGEST_*` and `CBIR_INDEXER_*` (a deployment), completed from the model checkpoint."""
+    from embedder import Embedder
+
     embedder = Embedder.load(model_path)
     ingest = IngestSettings(model_path=model_path.resolve(), embedding_dim=embedder.dim)
     return ingest, IndexerSettings(model_version=embedder.version)
