@@ -62,6 +62,8 @@ def train(
     ] = None,
     limit: Annotated[int, typer.Option(help="Train on the first N images only (0: all).")] = 0,
     threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present, bf16 autocast), cpu or cuda.")] = "auto",
+    workers: Annotated[int, typer.Option(min=0, help="DataLoader processes for the augmentation.")] = 2,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from --out if it exists.")] = False,
 ) -> None:
@@ -73,7 +75,9 @@ def train(
     from embedder.training.recipes import train as run_training
 
     config = presets.train_config(preset)
-    changes: dict[str, object] = {"limit": limit, "threads": threads, "seed": seed}
+    changes: dict[str, object] = {
+        "limit": limit, "threads": threads, "seed": seed, "device": device, "workers": workers,
+    }  # fmt: skip
     for name, value in [
         ("data_path", data),
         ("epochs", epochs),
@@ -162,13 +166,17 @@ def embed(
     out: Annotated[Path | None, typer.Option(help="Write the vectors as a .npy file instead of printing them.")] = None,
     batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 64,
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "cpu",
 ) -> None:
     """Embed image files: prints one JSON line per image (path, vector), or writes an (N, D) .npy file."""
     import numpy as np
 
     from embedder import Embedder, EmbedderError
 
-    embedder = Embedder.load(model, batch_size=batch_size, threads=threads)
+    try:
+        embedder = Embedder.load(model, batch_size=batch_size, threads=threads, device=device)
+    except EmbedderError as error:
+        raise typer.BadParameter(str(error), param_hint="--device") from error
     try:
         vectors = embedder.embed([path.read_bytes() for path in images])
     except EmbedderError as error:

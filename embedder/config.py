@@ -67,6 +67,8 @@ class TrainConfig:
     loss_weights: LossWeights = field(default_factory=LossWeights)
     seed: int = 0
     threads: int = 2
+    device: str = "auto"  # auto (CUDA when present), cpu or cuda; bf16 autocast on CUDA
+    workers: int = 0  # DataLoader worker processes doing the augmentation (0: in the main process)
     limit: int = 0  # use only the first N training images (0: all); for quick runs and tests
 
     def to_dict(self) -> dict[str, Any]:

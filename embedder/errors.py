@@ -19,3 +19,7 @@ class CheckpointError(EmbedderError):
 
 class DatasetError(EmbedderError):
     """A data set is missing or has an unexpected layout."""
+
+
+class DeviceUnavailableError(EmbedderError):
+    """A device was asked for that this machine does not have (e.g. cuda without a GPU)."""

@@ -15,6 +15,7 @@ import torch
 
 from embedder.checkpoint import file_sha256, load_checkpoint
 from embedder.config import ModelConfig
+from embedder.device import autocast, resolve_device
 from embedder.errors import EmptyInputError
 from embedder.models import Encoder
 from embedder.preprocessing import ImageInput, decode, normalize, to_pixels
@@ -38,13 +39,17 @@ class Embedder:
             torch.set_num_threads(threads)
         self.config = config
         self.encoder = encoder.eval()
+        self.device = next(encoder.parameters()).device  # inputs go where the weights are
         self.version = version
         self.batch_size = batch_size
         self.info = info or {}
 
     @classmethod
-    def load(cls, path: Path | str, batch_size: int = 64, threads: int | None = None) -> Embedder:
-        """Load the encoder of a checkpoint. `version` is the first 12 hex digits of the file's SHA-256."""
+    def load(cls, path: Path | str, batch_size: int = 64, threads: int | None = None, device: str = "cpu") -> Embedder:
+        """Load the encoder of a checkpoint onto a device (auto, cpu, cuda).
+
+        `version` is the first 12 hex digits of the file's SHA-256, whatever the device.
+        """
         checkpoint = load_checkpoint(path)
         config = ModelConfig.from_dict(checkpoint["model_config"])
         encoder = Encoder(config)
@@ -52,9 +57,10 @@ class Embedder:
         encoder.load_state_dict(
             {k[len(prefix) :]: v for k, v in checkpoint["generator"].items() if k.startswith(prefix)}
         )
+        encoder.to(resolve_device(device))
         info = {key: checkpoint.get(key) for key in ("data", "epoch", "step", "metrics", "train_config")}
         version = file_sha256(path)[:12]
-        logger.info("loaded embedder %s from %s (dim %d)", version, path, config.embedding_dim)
+        logger.info("loaded embedder %s from %s (dim %d, %s)", version, path, config.embedding_dim, device)
         return cls(config, encoder, version, batch_size, threads, info)
 
     @property
@@ -73,11 +79,13 @@ class Embedder:
         if isinstance(pixels, np.ndarray) and not pixels.flags.writeable:
             pixels = pixels.copy()  # e.g. np.frombuffer over message bytes; torch wants writable memory
         pixels = torch.as_tensor(pixels)
-        out = [
-            self.encoder(normalize(pixels[start : start + self.batch_size], self.config))
-            for start in range(0, pixels.shape[0], self.batch_size)
-        ]
-        return torch.cat(out).numpy().astype(np.float32, copy=False)
+        out = []
+        for start in range(0, pixels.shape[0], self.batch_size):
+            batch = pixels[start : start + self.batch_size].to(self.device, non_blocking=True)  # (B, C, H, W)
+            with autocast(self.device):
+                out.append(self.encoder(normalize(batch, self.config)).float())  # (B, D)
+        vectors = torch.nn.functional.normalize(torch.cat(out), dim=1)  # unit rows again after any bf16 rounding
+        return vectors.cpu().numpy().astype(np.float32, copy=False)
 
     def embed(self, images: Sequence[ImageInput]) -> np.ndarray:
         """PIL images or encoded image bytes -> float32 (N, D) with unit-length rows."""

@@ -21,6 +21,7 @@ from embedder.checkpoint import load_checkpoint, save_checkpoint
 from embedder.config import ModelConfig, TrainConfig
 from embedder.data.dataset import LabelledImages
 from embedder.data.views import TwoViews
+from embedder.device import autocast, resolve_device
 from embedder.errors import DatasetError
 from embedder.losses import AdversarialLoss, PerceptualLoss, ReconstructionLoss, TripletLoss
 from embedder.models import Discriminator, Generator
@@ -46,8 +47,9 @@ class Trainer:
         torch.set_num_threads(train_config.threads)
         self.model_config = model_config
         self.config = train_config
-        self.generator = Generator(model_config)
-        self.discriminator = Discriminator(model_config)
+        self.device = resolve_device(train_config.device)
+        self.generator = Generator(model_config).to(self.device)
+        self.discriminator = Discriminator(model_config).to(self.device)
         self.triplet_loss = triplet_loss or TripletLoss(train_config.margin, train_config.triplets)
         self.adversarial_loss = adversarial_loss or AdversarialLoss()
         self.perceptual_loss = perceptual_loss or PerceptualLoss()
@@ -81,20 +83,25 @@ class Trainer:
         """One optimisation step on a batch of B images given as two uint8 views each."""
         w, source = self.config.loss_weights, self.config.triplet_source
         cfg = self.model_config
-        x = normalize(torch.cat([view_a, view_b]), cfg)  # (2B, C, H, W)
-        class_labels = torch.cat([labels, labels])  # (2B,), -1 where unlabelled
-        instance_labels = torch.cat([index, index])  # (2B,): the two views of an image share a label
+        device = self.device
+        x = normalize(torch.cat([view_a, view_b]).to(device, non_blocking=True), cfg)  # (2B, C, H, W)
+        class_labels = torch.cat([labels, labels]).to(device)  # (2B,), -1 where unlabelled
+        instance_labels = torch.cat([index, index]).to(device)  # (2B,): the two views of an image share a label
         real_small = F.interpolate(x, size=(cfg.recon_height, cfg.recon_width), mode="area")  # (2B, C, h, w)
 
-        if self.uses_decoder:
-            z, reconstruction = self.generator(x)  # (2B, D), (2B, C, h, w)
-        else:
-            z, reconstruction = self.generator.encoder(x), None
+        with autocast(device):
+            if self.uses_decoder:
+                z, reconstruction = self.generator(x)  # (2B, D), (2B, C, h, w)
+            else:
+                z, reconstruction = self.generator.encoder(x), None
+        z = z.float()  # the losses run in fp32, whatever the autocast did
+        reconstruction = reconstruction.float() if reconstruction is not None else None
 
         logs: dict[str, float] = {}
         if self.uses_discriminator and reconstruction is not None:
-            real_logits, _ = self.discriminator(real_small)
-            fake_logits, _ = self.discriminator(reconstruction.detach())
+            with autocast(device):
+                real_logits, _ = self.discriminator(real_small)
+                fake_logits, _ = self.discriminator(reconstruction.detach())
             d_loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
             self.d_optimizer.zero_grad(set_to_none=True)
             d_loss.backward()
@@ -111,13 +118,14 @@ class Trainer:
             if w.reconstruction > 0:
                 terms["reconstruction"] = self.reconstruction_loss(real_small, reconstruction)
             if self.uses_discriminator:
-                fake_logits, fake_features = self.discriminator(reconstruction)
-                with torch.no_grad():
-                    _, real_features = self.discriminator(real_small)
+                with autocast(device):
+                    fake_logits, fake_features = self.discriminator(reconstruction)
+                    with torch.no_grad():
+                        _, real_features = self.discriminator(real_small)
                 terms["adversarial"] = self.adversarial_loss.generator(fake_logits)
                 terms["perceptual"] = self.perceptual_loss(real_features, fake_features)
         weights = asdict(w)
-        total = sum((weights[name] * value for name, value in terms.items()), torch.zeros(()))
+        total = sum((weights[name] * value.float() for name, value in terms.items()), torch.zeros((), device=device))
         self.g_optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.g_optimizer.step()
@@ -158,6 +166,9 @@ class Trainer:
             shuffle=True,
             drop_last=True,
             generator=torch.Generator().manual_seed(cfg.seed + self.epoch),
+            num_workers=cfg.workers,
+            persistent_workers=cfg.workers > 0,
+            pin_memory=self.device.type == "cuda",
         )
         if self.scheduler is None:
             self.scheduler = self.make_scheduler(len(loader) * cfg.epochs)
@@ -205,8 +216,8 @@ class Trainer:
                 "step": self.step,
                 "metrics": metrics or (self.history[-1] if self.history else {}),
                 "history": self.history,
-                "generator": self.generator.state_dict(),
-                "discriminator": self.discriminator.state_dict(),
+                "generator": _on_cpu(self.generator.state_dict()),
+                "discriminator": _on_cpu(self.discriminator.state_dict()),
                 "g_optimizer": self.g_optimizer.state_dict(),
                 "d_optimizer": self.d_optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict() if self.scheduler else None,
@@ -224,7 +235,7 @@ class Trainer:
         if epochs is not None:
             train_config.epochs = epochs
         trainer = cls(ModelConfig.from_dict(checkpoint["model_config"]), train_config)
-        trainer.generator.load_state_dict(checkpoint["generator"])
+        trainer.generator.load_state_dict(checkpoint["generator"])  # load_checkpoint maps tensors to the CPU
         trainer.discriminator.load_state_dict(checkpoint["discriminator"])
         trainer.g_optimizer.load_state_dict(checkpoint["g_optimizer"])
         trainer.d_optimizer.load_state_dict(checkpoint["d_optimizer"])
@@ -234,3 +245,8 @@ class Trainer:
             trainer.scheduler = trainer.make_scheduler(1)
             trainer.scheduler.load_state_dict(checkpoint["scheduler"])
         return trainer
+
+
+def _on_cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict with every tensor on the CPU, so a checkpoint written on a GPU loads anywhere."""
+    return {name: tensor.detach().cpu() for name, tensor in state.items()}
