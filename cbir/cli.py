@@ -53,6 +53,9 @@ def train(
         typer.Option(help="Where triplets come from: supervised (labels), unsupervised (augmentations), semi (both)."),
     ] = None,
     labelled_fraction: Annotated[float | None, typer.Option(help="semi: share of images whose label is used.")] = None,
+    unlabelled_class: Annotated[
+        list[str] | None, typer.Option(help="semi: a class whose labels are never used (repeat); a new category.")
+    ] = None,
     weights: Annotated[
         str | None,
         typer.Option(
@@ -83,6 +86,7 @@ def train(
         ("epochs", epochs),
         ("triplet_source", triplets),
         ("labelled_fraction", labelled_fraction),
+        ("unlabelled_classes", tuple(unlabelled_class) if unlabelled_class else None),
     ]:
         if value is not None:
             changes[name] = value

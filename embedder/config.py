@@ -56,6 +56,7 @@ class TrainConfig:
     data_path: str = ""
     triplet_source: TripletSource = "semi"
     labelled_fraction: float = 1.0  # in "semi" mode, the share of training images whose class label is used
+    unlabelled_classes: tuple[str, ...] = ()  # in "semi" mode, classes whose labels are never used (new categories)
     epochs: int = 30
     classes_per_batch: int = 10
     samples_per_class: int = 12  # batch = classes_per_batch * samples_per_class images, two views each
@@ -78,4 +79,5 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         values = dict(values)
         values["loss_weights"] = LossWeights(**values.get("loss_weights", {}))
+        values["unlabelled_classes"] = tuple(values.get("unlabelled_classes", ()))
         return cls(**values)

@@ -145,7 +145,9 @@ class Trainer:
         if self.config.triplet_source == "supervised":
             return torch.ones(len(images), dtype=torch.bool)
         generator = torch.Generator().manual_seed(self.config.seed)
-        return torch.rand(len(images), generator=generator) < self.config.labelled_fraction
+        kept = torch.rand(len(images), generator=generator) < self.config.labelled_fraction
+        hidden = [i for i, name in enumerate(images.class_names) if name in self.config.unlabelled_classes]
+        return kept & ~torch.isin(images.labels, torch.tensor(hidden, dtype=images.labels.dtype))
 
     def fit(
         self,

@@ -62,6 +62,13 @@ def test_semi_supervised_hides_labels_of_the_unlabelled_share(synthetic_images: 
     assert 0 < int(mask.sum()) < len(synthetic_images)
 
 
+def test_an_unlabelled_class_never_gives_its_label(synthetic_images: LabelledImages) -> None:
+    config = TrainConfig(triplet_source="semi", unlabelled_classes=("green",), threads=1)
+    mask = Trainer(tiny_model_config(), config).labelled_mask(synthetic_images)
+    green = synthetic_images.labels == synthetic_images.class_names.index("green")
+    assert not mask[green].any() and mask[~green].all()
+
+
 def test_zero_weights_switch_the_gan_off(synthetic_images: LabelledImages) -> None:
     weights = LossWeights(adversarial=0, perceptual=0, reconstruction=0)
     config = TrainConfig(classes_per_batch=3, samples_per_class=8, threads=1, loss_weights=weights)
