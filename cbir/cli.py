@@ -12,6 +12,7 @@ import typer
 from cbir.api_cli import api_app
 from cbir.ingest_cli import publish, topology_app
 from cbir.init_cli import init_stores
+from cbir.mine_cli import mine
 from cbir.stack.settings import StackSettings
 from cbir.stack_cli import stack_app
 
@@ -25,6 +26,7 @@ app.command()(publish)
 app.command("init-stores")(init_stores)
 app.add_typer(topology_app, name="topology")
 app.add_typer(api_app, name="api")
+app.command()(mine)
 
 
 OUR_PACKAGES = ("cbir", "embedder", "indexer", "ingest", "topologies", "api")

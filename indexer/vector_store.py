@@ -238,6 +238,17 @@ class VectorStore:
         rows = self._call("count", lambda: self.client.query(self.collection, filter="", output_fields=["count(*)"]))
         return int(rows[0]["count(*)"])
 
+    def scan(self, fields: Sequence[str], batch_size: int = 2000) -> Iterator[list[dict[str, Any]]]:
+        """Every item's id and the given fields (the vector too if asked), batch by batch, in no set order."""
+        output = ["id", *(f for f in fields if f != "id")]
+        iterator = self._call(
+            "query_iterator",
+            lambda: self.client.query_iterator(self.collection, batch_size=batch_size, output_fields=output),
+        )
+        while rows := self._call("query_iterator.next", iterator.next):
+            yield rows
+        iterator.close()
+
     def drop(self) -> None:
         """Delete the whole collection (tests and re-indexing from scratch)."""
         self._call("drop_collection", lambda: self.client.drop_collection(self.collection))
