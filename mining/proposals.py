@@ -97,7 +97,8 @@ def _score(
     purity = majority_count / len(members)
     mislabelled = []
     if not is_new and majority and purity >= settings.mislabel_purity:
-        mislabelled = [ids[i] for i, c in zip(members, member_categories, strict=True) if c not in UNLABELLED | {majority}]
+        stray = UNLABELLED | {majority}
+        mislabelled = [ids[i] for i, c in zip(members, member_categories, strict=True) if c not in stray]
     return ClusterProposal(
         cluster=cluster, kind="new_category" if is_new else "known", size=len(members),
         item_ids=[ids[i] for i in members], majority_category=majority or "(unlabelled)", purity=round(purity, 4),
