@@ -19,9 +19,20 @@ def test_mine_reads_the_collection_and_proposes_the_unlabelled_cluster(
     vectors, categories = blobs(["shirt", "dress", "hat", "unlabelled"], per_blob=40)
     items = [
         CatalogItem(
-            id=f"{i:064x}", product_id=f"P{i}", title=f"item {i}", brand="Acme", category=category, colour="blue",
-            price=10.0, currency="EUR", product_url=f"https://x.example/p/{i}", image_url=f"https://x.example/{i}.jpg",
-            source_site="x.example", crawled_at="2026-01-02T03:04:05Z", in_stock=True, model_version=version,
+            id=f"{i:064x}",
+            product_id=f"P{i}",
+            title=f"item {i}",
+            brand="Acme",
+            category=category,
+            colour="blue",
+            price=10.0,
+            currency="EUR",
+            product_url=f"https://x.example/p/{i}",
+            image_url=f"https://x.example/{i}.jpg",
+            source_site="x.example",
+            crawled_at="2026-01-02T03:04:05Z",
+            in_stock=True,
+            model_version=version,
         )  # fmt: skip
         for i, category in enumerate(categories)
     ]
@@ -31,8 +42,19 @@ def test_mine_reads_the_collection_and_proposes_the_unlabelled_cluster(
         store.flush()
         out = tmp_path / "proposals.json"
         result = CliRunner().invoke(
-            app, ["mine", "--model", str(tiny_checkpoint), "--milvus-uri", milvus_uri, "--out", str(out),
-                  "--min-size", "5", "--no-progress"],  # fmt: skip
+            app,
+            [
+                "mine",
+                "--model",
+                str(tiny_checkpoint),
+                "--milvus-uri",
+                milvus_uri,
+                "--out",
+                str(out),
+                "--min-size",
+                "5",
+                "--no-progress",
+            ],  # fmt: skip
         )
         assert result.exit_code == 0, result.output
         report = json.loads(out.read_text())
