@@ -14,7 +14,7 @@ from swagger_ui_bundle import swagger_ui_path
 from api.body_limit import BodySizeLimit
 from api.error_handlers import install_error_handlers
 from api.metrics import ApiMetrics, MetricsMiddleware
-from api.routers import facets, health, items, search
+from api.routers import annotate, facets, health, items, search
 from api.runtime import Runtime
 from api.settings import ApiSettings, get_api_settings
 
@@ -48,7 +48,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
-    for router in (search.router, items.router, facets.router, health.router):
+    for router in (search.router, items.router, facets.router, health.router, annotate.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
@@ -64,6 +64,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     async def shopper_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    @app.get("/annotate", include_in_schema=False)
+    async def annotation_page() -> FileResponse:
+        """The annotators' page; it asks for the annotator key and sends it with every call."""
+        return FileResponse(STATIC_DIR / "annotate.html", media_type="text/html")
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes * 4 // 3 + BODY_OVERHEAD_BYTES)
     app.add_middleware(MetricsMiddleware, metrics=lambda: metrics)

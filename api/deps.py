@@ -49,3 +49,14 @@ def require_api_key(settings: SettingsDep, key: Annotated[str | None, Security(_
 
 
 ApiKeyDep = Annotated[None, Depends(require_api_key)]
+
+
+def require_annotator_key(settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)] = None) -> None:
+    """The same check as require_api_key, against the annotators' keys."""
+    if not key:
+        raise MissingApiKey(f"annotation needs an annotator key in the {API_KEY_HEADER} header")
+    if not key_matches(key, [secret.get_secret_value() for secret in settings.annotator_keys]):
+        raise WrongApiKey("the annotator key is not valid")
+
+
+AnnotatorKeyDep = Annotated[None, Depends(require_annotator_key)]

@@ -25,6 +25,7 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
     errors.BadFilter: (400, "bad_filter"),
     errors.BadCursor: (400, "bad_cursor"),
     errors.ItemNotFound: (404, "item_not_found"),
+    errors.ProposalsNotFound: (404, "proposals_not_found"),
     errors.MissingApiKey: (401, "missing_api_key"),
     errors.WrongApiKey: (403, "wrong_api_key"),
     errors.PublishUnavailable: (503, "kafka_unavailable"),

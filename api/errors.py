@@ -47,3 +47,7 @@ class WrongApiKey(ApiError):
 
 class PublishUnavailable(ApiError):
     """Kafka did not accept the message (unreachable, or delivery not confirmed)."""
+
+
+class ProposalsNotFound(ApiError):
+    """No mining proposals to annotate: `cbir mine` has not written them, or the cluster is not among them."""

@@ -115,6 +115,35 @@ class PublishAccepted(BaseModel):
     offset: int
 
 
+class ClusterDecision(BaseModel):
+    """An annotator's decision on one mined cluster: accept the kept photos under a category, or skip it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["accept", "skip"]
+    category: str | None = Field(default=None, min_length=1, max_length=128, description="new or existing name")
+    item_ids: list[ItemId] = Field(default=[], max_length=10_000, description="the photos that belong (accept)")
+
+
+class ClusterDecisionResult(BaseModel):
+    """What an accepted decision did: items re-published with their new category, labels recorded."""
+
+    cluster: int
+    action: str
+    published: int
+    labels_recorded: int
+
+
+class RelevanceMark(BaseModel):
+    """Whether a search result is relevant to its query photo (an indexed item)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query_item_id: ItemId
+    result_item_id: ItemId
+    relevant: bool
+
+
 class HealthStatus(BaseModel):
     """Liveness: the process answers."""
 

@@ -40,6 +40,11 @@ class ApiSettings(BaseSettings):
     # A folder of the catalog's photos, served at /v1/items/{id}/photo (ids are the photos' SHA-256): for a
     # catalog whose image_url is not reachable, such as the demo's synthetic one.
     photo_dir: Path | None = None
+    # Keys of annotators (the /annotate page and /v1/annotate); none means annotation is refused for everyone.
+    annotator_keys: list[SecretStr] = []
+    mining_proposals_path: Path = Path("run/mining/proposals.json")  # written by `cbir mine`
+    labels_path: Path = Path("run/mining/labels.jsonl")  # accepted labels, read by training
+    relevance_path: Path = Path("run/mining/relevance.jsonl")  # query -> result judgements, an evaluation set
     embed_workers: int = Field(default=2, ge=1, description="threads that decode and embed query images")
     torch_threads: int = Field(default=1, ge=1, description="torch threads per embedding")
 

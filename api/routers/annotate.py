@@ -1,0 +1,67 @@
+"""Annotation (annotator key): mined clusters to name or skip, and relevance marks on search results."""
+
+import json
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AnnotatorKeyDep, RuntimeDep
+from api.errors import InvalidField, ProposalsNotFound
+from api.runtime import Runtime
+from api.schemas import ClusterDecision, ClusterDecisionResult, RelevanceMark, error_responses
+from mining.annotations import append_jsonl, label_records, relabelled_message
+
+router = APIRouter(prefix="/v1/annotate", tags=["annotate"])
+
+
+def read_proposals(runtime: Runtime) -> dict[str, Any]:
+    """The proposals `cbir mine` wrote; ProposalsNotFound if there are none."""
+    path = runtime.settings.mining_proposals_path
+    if not path.is_file():
+        raise ProposalsNotFound(f"no proposals at {path}: run `cbir mine` first")
+    proposals: dict[str, Any] = json.loads(path.read_text())
+    return proposals
+
+
+@router.get("/proposals", responses=error_responses(401, 403, 404), summary="Mined clusters (annotator key)")
+async def proposals(runtime: RuntimeDep, _: AnnotatorKeyDep) -> dict[str, Any]:
+    """The clusters of the last `cbir mine`, new-category proposals first, with their item ids."""
+    return await run_in_threadpool(read_proposals, runtime)
+
+
+def accept(runtime: Runtime, cluster: int, decision: ClusterDecision) -> ClusterDecisionResult:
+    """Re-publish the kept items under the new category (the normal ingest path) and record the labels."""
+    members = next((p["item_ids"] for p in read_proposals(runtime)["proposals"] if p["cluster"] == cluster), None)
+    if members is None:
+        raise ProposalsNotFound(f"no cluster {cluster} in the proposals")
+    kept = [item_id for item_id in decision.item_ids if item_id in set(members)]
+    items = runtime.metadata().get(kept)
+    category = str(decision.category)
+    for item in items.values():
+        photo = runtime.photo_path(item.id)
+        runtime.publish(relabelled_message(item, category, photo.read_bytes() if photo else None))
+    recorded = append_jsonl(runtime.settings.labels_path, label_records(items.values(), category, cluster))
+    return ClusterDecisionResult(cluster=cluster, action="accept", published=len(items), labels_recorded=recorded)
+
+
+@router.post(
+    "/clusters/{cluster}",
+    response_model=ClusterDecisionResult,
+    responses=error_responses(401, 403, 404, 422, 503),
+    summary="Accept (name) or skip a mined cluster (annotator key)",
+)
+async def decide(cluster: int, decision: ClusterDecision, runtime: RuntimeDep, _: AnnotatorKeyDep) -> Any:
+    """Accept: the kept photos get the category, through Kafka and the topology; skip: nothing changes."""
+    if decision.action == "skip":
+        return ClusterDecisionResult(cluster=cluster, action="skip", published=0, labels_recorded=0)
+    if not decision.category or not decision.item_ids:
+        raise InvalidField("accepting a cluster needs a category and the item_ids that belong to it")
+    return await run_in_threadpool(accept, runtime, cluster, decision)
+
+
+@router.post("/relevance", status_code=204, responses=error_responses(401, 403, 422), summary="Mark a result")
+async def relevance(mark: RelevanceMark, runtime: RuntimeDep, _: AnnotatorKeyDep) -> None:
+    """Record whether a result is relevant to its query, in the evaluation set (JSON lines)."""
+    record = {**mark.model_dump(), "model_version": runtime.model_version}
+    await run_in_threadpool(append_jsonl, runtime.settings.relevance_path, [record])

@@ -1,0 +1,58 @@
+"""What an annotator decides, made durable: relabelled items as ingest messages, labels and relevance as JSONL.
+
+The labels file is read by training (one JSON object a line: item_id, product_id, category, cluster, at); the
+relevance file is an evaluation set of query -> result judgements for the promotion gate and the re-ranker.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from indexer.item import CatalogItem
+from ingest.message import SCHEMA_VERSION, UpsertMessage
+
+_WRITE_LOCK = threading.Lock()
+
+
+def relabelled_message(item: CatalogItem, category: str, photo: bytes | None) -> UpsertMessage:
+    """The upsert that gives an indexed item a new category: its photo inline when known, else its image_url.
+
+    `crawled_at` is now, so that the relabelling is the newest message of the product.
+    """
+    fields = item.model_dump(exclude={"id", "model_version", "category", "crawled_at"})
+    return UpsertMessage(
+        schema_version=SCHEMA_VERSION, op="upsert", category=category, crawled_at=datetime.now(UTC),
+        image_b64=base64.b64encode(photo).decode() if photo is not None else None, **fields,
+    )  # fmt: skip
+
+
+def append_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    """Append records as JSON lines (one writer at a time); returns how many were written."""
+    lines = [json.dumps(record, default=str) + "\n" for record in records]
+    with _WRITE_LOCK:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as file:
+            file.writelines(lines)
+    return len(lines)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every record of a JSONL file (none if it does not exist yet)."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def label_records(items: Iterable[CatalogItem], category: str, cluster: int) -> list[dict[str, Any]]:
+    """One labels-file record per accepted item."""
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    return [
+        {"item_id": item.id, "product_id": item.product_id, "category": category, "cluster": cluster, "at": at}
+        for item in items
+    ]
