@@ -5,7 +5,8 @@ How the two stores are combined:
    price, in_stock), so the k nearest are the k nearest *among matching items*, not a post-filtered subset.
 2. With text `q`, Solr ranks the items matching the words (dismax over title and description) under the same
    filters as Solr filter queries; this runs concurrently with the Milvus search. The two rankings are fused
-   by reciprocal rank fusion (`api/fusion.py`); without `q` the order is Milvus's.
+   by reciprocal rank fusion (`api/fusion.py`); without `q` the order is Milvus's. Without a query image (a
+   text-only search) Milvus is not asked: the order is Solr's (BM25), ranked as deep as the page needs.
 3. The catalog fields of the page come from Solr in one real-time-get request for all its ids (text hits
    already carry theirs). A vector hit that Solr does not know (deleted meanwhile) is left out.
 4. `one_per_product` collapses the ranking by product id, keeping each product's best photo; it needs the
@@ -16,6 +17,7 @@ Paging is by offset in the (fused, collapsed) ranking, at most `max_depth` deep,
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,9 +48,9 @@ class PageRequest:
 
 
 async def search_page(
-    runtime: Runtime, vector: NDArray[np.float32], page: PageRequest, timings: Timings
+    runtime: Runtime, vector: NDArray[np.float32] | None, page: PageRequest, timings: Timings
 ) -> SearchResponse:
-    """The page of results the request asks for, best first, with the cursor of the next one."""
+    """The page of results the request asks for, best first, with the next one's cursor (no vector: text only)."""
     max_depth, offset = runtime.settings.max_depth, page.offset
     depth = min(offset + page.k, max_depth)
     wanted = depth + 1  # one more than the page reaches tells whether there is a next page
@@ -77,28 +79,40 @@ async def search_page(
         hits=[_hit(hit, known[hit.id], page.text is not None) for hit in window if hit.id in known],
         next_cursor=encode_cursor(depth, page.fingerprint) if has_more else None,
         model_version=runtime.model_version,
-        fusion="rrf" if page.text is not None else "image",
+        fusion=_fusion(vector, page.text),
     )
 
 
+def _fusion(vector: NDArray[np.float32] | None, text: str | None) -> Literal["image", "rrf", "text"]:
+    """Which rankings made the page: the image's, the text's, or both fused."""
+    if vector is None:
+        return "text"
+    return "image" if text is None else "rrf"
+
+
 async def _rankings(
-    runtime: Runtime, vector: NDArray[np.float32], page: PageRequest, limit: int, timings: Timings
+    runtime: Runtime, vector: NDArray[np.float32] | None, page: PageRequest, limit: int, timings: Timings
 ) -> tuple[list[VectorHit], list[CatalogItem]]:
-    """The Milvus ranking and, with text, Solr's ranking (both at once, in the thread pool)."""
+    """Milvus's ranking and, with text, Solr's (both at once, in the thread pool); no vector: Solr's, limit deep."""
+    if vector is None:
+        return [], await _text_ranking(runtime, page, limit, timings)
     milvus = runtime.call_store(
         "milvus", "search", lambda: runtime.vectors().search(vector, limit, page.search_filter), timings
     )
     if page.text is None:
         return await milvus, []
-    solr = runtime.call_store(
-        "solr", "text",
-        lambda: runtime.metadata().search(
-            page.text, page.search_filter, rows=runtime.settings.text_candidates, model_version=runtime.model_version
-        ),
-        timings,
-    )  # fmt: skip
-    image_hits, text_page = await asyncio.gather(milvus, solr)
-    return image_hits, text_page.items
+    solr = _text_ranking(runtime, page, runtime.settings.text_candidates, timings)
+    image_hits, text_items = await asyncio.gather(milvus, solr)
+    return image_hits, text_items
+
+
+async def _text_ranking(runtime: Runtime, page: PageRequest, rows: int, timings: Timings) -> list[CatalogItem]:
+    """Solr's best-first items for the page's text under its filters, at most rows of them."""
+    text, search_filter, version = page.text, page.search_filter, runtime.model_version
+    found = await runtime.call_store(
+        "solr", "text", lambda: runtime.metadata().search(text, search_filter, rows, model_version=version), timings
+    )
+    return found.items
 
 
 async def _fetch_missing(runtime: Runtime, ids: list[str], known: dict[str, CatalogItem], timings: Timings) -> None:

@@ -44,7 +44,7 @@ class SearchOptions(Filters):
 
 
 class SearchRequest(SearchOptions):
-    """A JSON search: the query image as `image_b64` (standard base64) or `image_url`, exactly one of them."""
+    """A JSON search: the query image as `image_b64` (standard base64) or `image_url` (not both), or only words `q`."""
 
     image_b64: str | None = Field(default=None, description="the photo's bytes, standard base64")
     image_url: str | None = Field(
@@ -86,7 +86,7 @@ class Item(BaseModel):
 class Hit(Item):
     """One search result: the item, its final score, and the two rankings that made it."""
 
-    score: float = Field(description="cosine similarity of the image, or the fused RRF score when q is given")
+    score: float = Field(description="cosine similarity of the image, or the RRF score when q is given")
     image_score: float | None = Field(description="cosine similarity to the query image (None: text-only hit)")
     text_rank: int | None = Field(description="1-based rank in Solr's text ranking (None: no text match or no q)")
 
@@ -97,7 +97,9 @@ class SearchResponse(BaseModel):
     hits: list[Hit]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
     model_version: str
-    fusion: Literal["image", "rrf"] = Field(description="image: image similarity only; rrf: fused with text")
+    fusion: Literal["image", "rrf", "text"] = Field(
+        description="image: image similarity only; rrf: fused with text; text: text only (Solr's BM25 order)"
+    )
 
 
 class FacetsResponse(BaseModel):

@@ -1,21 +1,26 @@
-"""Synthetic demo metadata for photos that come without any: NOT real product data.
+"""Demo metadata for photos that come without any: mostly synthetic, NOT real product data.
 
 A folder of photos such as clothing-small has a category (the class folder) and nothing else, but a catalog item
-needs a title, a brand, a colour, a price and URLs. `sample_item_fields` makes them up, deterministically, from
+needs a title, a brand, a colour, a price and URLs. `sample_item_fields` derives them, deterministically, from
 the photo's bytes and its category, so that the same photo always gets the same item (re-indexing and
-re-publishing are idempotent) and the demo has something to filter and facet on. Brands and shop are fictional.
+re-publishing are idempotent) and the demo has something to filter and facet on. The colour (field and title
+word) is the garment's, seen in the photo (`embedder.colour`); brand, material, price and stock are made up from
+the photo's hash. Brands and shop are fictional.
 """
 
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from embedder.colour import dominant_colour
+from embedder.errors import EmbedderError
+
 SAMPLE_SITE = "demo-shop.example"
 SAMPLE_CURRENCY = "EUR"
 SAMPLE_BRANDS = ("Northwind", "Lumen", "Atelier Nove", "Copperfield", "Marlowe", "Kestrel", "Oakline", "Vireo")
-SAMPLE_COLOURS = ("black", "white", "grey", "navy", "blue", "red", "green", "beige", "brown", "pink")
 SAMPLE_MATERIALS = ("cotton", "linen", "wool", "denim", "jersey", "leather", "silk", "canvas")
 SAMPLE_CRAWL_START = datetime(2026, 1, 1, tzinfo=UTC)
+UNKNOWN_COLOUR = "unknown"
 
 
 def _pick(options: tuple[str, ...], digest: bytes, position: int) -> str:
@@ -23,11 +28,19 @@ def _pick(options: tuple[str, ...], digest: bytes, position: int) -> str:
     return options[digest[position] % len(options)]
 
 
+def photo_colour(image: bytes) -> str:
+    """The garment colour seen in the photo; UNKNOWN_COLOUR for bytes that are no photo (ingest rejects those)."""
+    try:
+        return dominant_colour(image)
+    except EmbedderError:
+        return UNKNOWN_COLOUR
+
+
 def sample_item_fields(image: bytes, category: str) -> dict[str, Any]:
-    """The catalog fields of a photo (all but id and model_version): synthetic, a pure function of its inputs."""
+    """The catalog fields of a photo (all but id and model_version), a pure function of its inputs."""
     digest = hashlib.sha256(image).digest()
     key = digest.hex()[:16]
-    brand, colour = _pick(SAMPLE_BRANDS, digest, 0), _pick(SAMPLE_COLOURS, digest, 1)
+    brand, colour = _pick(SAMPLE_BRANDS, digest, 0), photo_colour(image)
     material = _pick(SAMPLE_MATERIALS, digest, 2)
     cents = int.from_bytes(digest[3:5], "big")  # 0..65535
     return {

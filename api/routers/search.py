@@ -1,6 +1,7 @@
-"""POST /v1/search: search the catalog by photo, with filters, optional text, paging and collapsing."""
+"""POST /v1/search: search the catalog by photo or by words, with filters, paging and collapsing."""
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
@@ -9,12 +10,19 @@ from api.catalog_search import PageRequest, search_page
 from api.cursor import decode_cursor, query_fingerprint
 from api.deps import RuntimeDep
 from api.errors import BadFilter, InvalidField
-from api.query_images import openapi_request_body, read_search_query
+from api.query_images import (
+    LIST_FIELDS,
+    MAX_FORM_FIELDS,
+    openapi_request_body,
+    read_search_query,
+    validation_problem,
+)
 from api.runtime import Runtime, Timings
-from api.schemas import Filters, SearchResponse, error_responses
+from api.schemas import Filters, SearchOptions, SearchRequest, SearchResponse, error_responses
 from indexer.search_filter import SearchFilter
 
 router = APIRouter(prefix="/v1", tags=["search"])
+NO_QUERY = "give a photo (`image`, `image_b64` or `image_url`) or words (`q`), or both"
 
 
 def search_filter_of(filters: Filters) -> SearchFilter | None:
@@ -52,21 +60,67 @@ def timed_json(body: SearchResponse, timings: Timings, runtime: Runtime) -> Resp
     return Response(content, media_type="application/json", headers={"Server-Timing": timings.server_timing()})
 
 
+async def read_query(request: Request, runtime: Runtime, timings: Timings) -> tuple[bytes | None, SearchOptions]:
+    """The query image (None for a search by words only) and the options; InvalidField when neither is given."""
+    options = await text_only_options(request)
+    if options is None:
+        return await read_search_query(request, runtime, timings)
+    return None, options
+
+
+async def text_only_options(request: Request) -> SearchOptions | None:
+    """The options of a request that carries no image; None when it has one (or is not JSON or multipart)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)  # parsed once: Starlette keeps it
+        if "image" in form:
+            return None
+        fields = {name: form.getlist(name) if name in LIST_FIELDS else form.getlist(name)[-1] for name in form}
+        return _options(fields)
+    if media_type == "application/json":
+        try:
+            query = SearchRequest.model_validate_json(await request.body())  # the body is kept for a second read
+        except ValidationError:
+            return None  # read_search_query says what is wrong
+        if query.image_b64 is None and query.image_url is None:
+            return _options(query.model_dump(exclude={"image_b64", "image_url"}))
+    return None
+
+
+def _options(fields: dict[str, Any]) -> SearchOptions:
+    """The search options of these fields; InvalidField naming the bad ones."""
+    if not (isinstance(fields.get("q"), str) and fields["q"].strip()):
+        raise InvalidField(NO_QUERY)
+    try:
+        return SearchOptions.model_validate(fields)
+    except ValidationError as error:
+        raise InvalidField(validation_problem(error)) from error
+
+
+def request_body_spec() -> dict[str, Any]:
+    """The OpenAPI requestBody of the search: the image is optional in the multipart form too (`q` alone)."""
+    spec = openapi_request_body()
+    spec["content"]["multipart/form-data"]["schema"].pop("required", None)
+    return spec
+
+
 @router.post(
     "/search",
     response_model=SearchResponse,
     responses=error_responses(400, 413, 415, 422, 503),
-    openapi_extra={"requestBody": openapi_request_body()},
-    summary="Search by photo",
+    openapi_extra={"requestBody": request_body_spec()},
+    summary="Search by photo or by words",
 )
 async def search(request: Request, runtime: RuntimeDep) -> Response:
-    """Search by photo: multipart upload (`image` + form fields) or JSON (`image_b64` or `image_url`).
+    """Search by photo (multipart `image` + form fields, or JSON `image_b64` / `image_url`), by words (`q` alone),
+    or both.
 
     Filters narrow the image search in Milvus itself; `q` adds Solr text relevance, fused by reciprocal rank
-    fusion; `cursor` is the previous page's `next_cursor`; `one_per_product` keeps each product's best photo.
+    fusion; with `q` alone the order is Solr's (BM25). `cursor` is the previous page's `next_cursor`;
+    `one_per_product` keeps each product's best photo. Neither a photo nor words: 422.
     """
     timings = Timings()
-    image, options = await read_search_query(request, runtime, timings)
+    image, options = await read_query(request, runtime, timings)
     search_filter = search_filter_of(options)
     k = page_size(options.k, runtime)
     text = options.q.strip() if options.q and options.q.strip() else None
@@ -75,5 +129,5 @@ async def search(request: Request, runtime: RuntimeDep) -> Response:
     )
     offset = decode_cursor(options.cursor, fingerprint, max_offset=runtime.settings.max_depth - 1)
     page = PageRequest(search_filter, text, k, offset, fingerprint, options.one_per_product)
-    vector = await runtime.embed(image, timings)
+    vector = None if image is None else await runtime.embed(image, timings)
     return timed_json(await search_page(runtime, vector, page, timings), timings, runtime)

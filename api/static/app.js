@@ -1,5 +1,5 @@
-// The shopper page: one photo, filters and text -> POST /v1/search (multipart), results as cards, "Load more"
-// follows next_cursor. No framework, no build step.
+// The shopper page: a photo, words, or both, with filters -> POST /v1/search (multipart), results as cards,
+// "Load more" follows next_cursor. No framework, no build step.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -10,7 +10,7 @@ let generation = 0; // a newer search makes the answers of older ones stale
 
 function searchForm(withCursor) {
   const form = new FormData();
-  form.append("image", photo);
+  if (photo) form.append("image", photo);
   const q = $("q").value.trim();
   if (q) form.append("q", q);
   for (const name of FACETS) if ($(name).value) form.append(name, $(name).value);
@@ -38,12 +38,13 @@ function card(hit) {
   node.querySelector(".title").textContent = hit.title;
   node.querySelector(".brand").textContent = hit.brand;
   node.querySelector(".price").textContent = `${hit.price.toFixed(2)} ${hit.currency}`;
-  node.querySelector(".score").textContent = `match ${hit.score.toFixed(3)}`;
+  node.querySelector(".score").textContent = hit.image_score === null
+    ? `words match #${hit.text_rank}` : `match ${hit.score.toFixed(3)}`;
   return node;
 }
 
 async function search(more) {
-  if (!photo) { setStatus("Choose a photo first.", true); return; }
+  if (!photo && !$("q").value.trim()) { setStatus("Choose a photo or type some words.", true); return; }
   const mine = more ? generation : ++generation;
   setStatus(more ? "Loading more…" : "Searching…");
   $("search-button").disabled = true;
@@ -87,7 +88,17 @@ function choose(file) {
   preview.src = URL.createObjectURL(file);
   preview.alt = `Your photo: ${file.name}`;
   preview.hidden = false;
+  $("clear-photo").hidden = false;
   search(false);
+}
+
+function clearPhoto() {
+  photo = null;
+  cursor = null;
+  $("photo").value = "";
+  $("preview").hidden = true;
+  $("clear-photo").hidden = true;
+  if ($("q").value.trim()) search(false);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -103,7 +114,10 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("search-form").addEventListener("submit", (event) => { event.preventDefault(); cursor = null; search(false); });
   for (const name of [...FACETS, "in_stock", "one_per_product"]) {
-    $(name).addEventListener("change", () => { if (photo) { cursor = null; search(false); } });
+    $(name).addEventListener("change", () => {
+      if (photo || $("q").value.trim()) { cursor = null; search(false); }
+    });
   }
+  $("clear-photo").addEventListener("click", clearPhoto);
   $("more").addEventListener("click", () => search(true));
 });

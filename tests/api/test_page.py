@@ -91,3 +91,34 @@ def test_errors_are_shown_to_the_shopper(browser: webdriver.Chrome, live_api: Li
     status = browser.find_element(By.ID, "status")
     WebDriverWait(browser, 30).until(lambda d: "cannot decode image" in status.text)
     assert "error" in status.get_attribute("class")
+
+
+def test_search_by_words_without_a_photo(
+    browser: webdriver.Chrome, live_api: LiveServer, api_catalog: ApiCatalog
+) -> None:
+    wait = WebDriverWait(browser, 30)
+    browser.get(f"{live_api.url}/")
+    wait.until(lambda d: len(Select(d.find_element(By.ID, "category")).options) == 4)
+    browser.find_element(By.ID, "search-button").click()
+    status = browser.find_element(By.ID, "status")
+    wait.until(lambda d: "Choose a photo or type some words" in status.text)
+
+    linen = [item for item in api_catalog.items if "linen" in item.title]
+    browser.find_element(By.ID, "q").send_keys("linen\n")  # Enter submits the form
+    wait.until(lambda d: len(shown(d, "id")) == 5)  # k_default of the test settings
+    assert set(shown(browser, "id")) <= {item.id for item in linen}
+    first = cards(browser)[0]
+    assert "linen" in first.find_element(By.CSS_SELECTOR, ".title").text
+    assert first.find_element(By.CSS_SELECTOR, ".score").text == "words match #1"
+
+    Select(browser.find_element(By.ID, "category")).select_by_value("shirt")
+    wait.until(lambda d: set(shown(d, "category")) == {"shirt"})
+    assert len(shown(browser, "id")) == sum(item.category == "shirt" for item in linen) == 4
+    assert browser.find_element(By.ID, "more").get_attribute("hidden") is not None
+    wait.until(
+        lambda d: d.execute_script(
+            "return [...document.querySelectorAll('#results li .photo')].every(i => i.complete && i.naturalWidth > 0)"
+        )
+    )
+    REPORTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(REPORTS / "api-page-text.png"))

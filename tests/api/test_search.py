@@ -3,11 +3,13 @@
 import base64
 import http.server
 import threading
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
+from indexer.metadata_store import MetadataStore
 from tests.api.conftest import ApiCatalog, query_photo
 
 pytestmark = pytest.mark.integration
@@ -150,7 +152,6 @@ def test_one_per_product_keeps_the_best_photo_of_each(client: TestClient, api_ca
         ({"data": {"k": "3"}, "files": {"other": ("q.jpg", b"x", "image/jpeg")}}, 422, "invalid_field"),
         ({"content": b"k=3", "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),
         ({"json": {"image_b64": "@@@"}}, 422, "not_an_image"),
-        ({"json": {"k": 3}}, 422, "invalid_field"),
         ({"json": {"image_b64": "AAAA", "k": "many"}}, 422, "invalid_field"),
         ({"json": {"image_b64": "AAAA", "k": 21}}, 422, "invalid_field"),
         ({"json": {"image_b64": "AAAA", "price_min": 50, "price_max": 10}}, 400, "bad_filter"),
@@ -178,3 +179,75 @@ def test_an_oversized_upload_is_refused_with_413(client: TestClient, api_catalog
     assert response.json()["error"]["code"] == "payload_too_large"
     response = client.post("/v1/search", json={"image_b64": base64.b64encode(big).decode()})
     assert response.status_code == 413
+
+
+def search_words(client: TestClient, **fields: object) -> dict:
+    """A search by words only: a multipart form without an image part (list fields as repeated parts)."""
+    parts = [
+        (name, (None, str(v)))
+        for name, value in fields.items()
+        for v in (value if isinstance(value, list) else [value])
+    ]
+    response = client.post("/v1/search", files=parts)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_words_alone_find_the_items_in_solr_order(
+    client: TestClient, api_catalog: ApiCatalog, solr_core_url: str
+) -> None:
+    body = search_words(client, q="linen", k=20)
+    assert body["fusion"] == "text"
+    linen = {item.id for item in api_catalog.items if "linen" in item.title}
+    assert {hit["id"] for hit in body["hits"]} == linen and body["next_cursor"] is None
+    solr = MetadataStore.connect(solr_core_url).search("linen", rows=20, model_version=api_catalog.model_version)
+    assert [hit["id"] for hit in body["hits"]] == [item.id for item in solr.items]  # BM25: Solr's order
+    for rank, hit in enumerate(body["hits"], 1):
+        assert (hit["text_rank"], hit["image_score"]) == (rank, None)
+        assert hit["score"] == pytest.approx(1 / (60 + rank))
+    by_json = client.post("/v1/search", json={"q": "linen", "k": 20})
+    assert by_json.status_code == 200, by_json.text
+    assert [hit["id"] for hit in by_json.json()["hits"]] == [hit["id"] for hit in body["hits"]]
+    assert "embed;dur=" not in by_json.headers["server-timing"]
+    assert "solr-text;dur=" in by_json.headers["server-timing"]
+
+
+def test_words_alone_take_the_same_filters_and_facets(client: TestClient, api_catalog: ApiCatalog) -> None:
+    filters = {"category": ["dress", "shoe"], "price_max": 40, "in_stock": True}
+    body = search_words(client, q="cotton", k=20, **filters)
+    expected = [i for i in api_catalog.items if "cotton" in i.title and i.category in ("dress", "shoe")]
+    expected = [i for i in expected if i.price <= 40 and i.in_stock]
+    assert expected and {hit["id"] for hit in body["hits"]} == {i.id for i in expected}
+    facets = client.get("/v1/facets", params={"q": "cotton", **filters}).json()["facets"]
+    assert facets["category"] == dict(Counter(hit["category"] for hit in body["hits"]))
+
+
+def test_words_alone_page_by_cursor_and_collapse(client: TestClient, api_catalog: ApiCatalog) -> None:
+    whole = search_words(client, q="cotton", k=20)
+    first = search_words(client, q="cotton", k=8)
+    second = search_words(client, q="cotton", k=8, cursor=first["next_cursor"])
+    assert [h["id"] for h in first["hits"] + second["hits"]] == [h["id"] for h in whole["hits"][:16]]
+    assert [h["text_rank"] for h in second["hits"]] == list(range(9, 17))
+    collapsed = search_words(client, q="cotton", k=20, one_per_product="true")
+    products = [hit["product_id"] for hit in collapsed["hits"]]
+    cotton_products = {f"P{n // 2}" for n in range(len(api_catalog.items)) if n % 3 != 0}
+    assert len(products) == len(set(products)) == len(cotton_products)
+    image_cursor = upload(client, query_photo(api_catalog, "shoe"), k=3)["next_cursor"]
+    refused = client.post("/v1/search", json={"q": "cotton", "k": 3, "cursor": image_cursor})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_cursor"
+
+
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"json": {"k": 3}},
+        {"json": {"q": "   ", "category": ["dress"]}},
+        {"files": [("k", (None, "3"))]},
+        {"files": [("q", (None, ""))]},
+    ],
+)
+def test_neither_photo_nor_words_is_a_clear_422(client: TestClient, request_kwargs: dict) -> None:
+    response = client.post("/v1/search", **request_kwargs)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "invalid_field"
+    assert "`q`" in response.json()["error"]["message"] and "image" in response.json()["error"]["message"]
