@@ -2,7 +2,7 @@ import pysolr
 import pytest
 
 from indexer.catalog_index import CatalogIndex
-from indexer.errors import DimensionMismatch, IncompleteWrite
+from indexer.errors import DimensionMismatch, IncompleteWrite, StoreRequestRejected
 from indexer.metadata_store import MetadataStore
 from indexer.retry import RetryPolicy
 from indexer.vector_store import VectorStore
@@ -61,3 +61,14 @@ def test_delete_products_removes_every_photo_of_a_product_just_written(
     index.flush()
     assert vector_store.count() == metadata_store.count() == 2
     assert index.delete_products(["no-such-product"]) == []
+
+
+def test_a_batch_solr_refuses_is_left_in_neither_store(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    index = CatalogIndex(vector_store, metadata_store, FAST)
+    refused = make_item(1).model_copy(update={"currency": "X" * 40_000})  # an immense term: Solr answers 400
+    with pytest.raises(StoreRequestRejected):
+        index.upsert([make_item(0), refused], unit_vectors(2))
+    index.flush()
+    assert vector_store.count() == metadata_store.count() == 0

@@ -5,10 +5,24 @@ import numpy as np
 import pytest
 
 from embedder import Embedder
+from indexer.catalog_index import CatalogIndex
 from indexer.item import item_id_for_image
+from indexer.metadata_store import MetadataStore
+from indexer.retry import RetryPolicy
+from indexer.vector_store import VectorStore
 from ingest.errors import RecordRejected
 from ingest.message import UpsertMessage
-from ingest.stages import image_bytes, pixels_from_text, pixels_to_text, prepare, vector_from_text, vector_to_text
+from ingest.stages import (
+    IndexOp,
+    apply_index_ops,
+    image_bytes,
+    pixels_from_text,
+    pixels_to_text,
+    prepare,
+    vector_from_text,
+    vector_to_text,
+)
+from tests.indexer.conftest import make_item, metadata_store, model_version, unit_vectors, vector_store  # noqa: F401
 from tests.ingest.test_message import upsert_fields
 from tests.synthetic import coloured_image, jpeg_bytes, tiny_model_config
 
@@ -60,3 +74,21 @@ def test_vectors_travel_as_text_exactly() -> None:
     restored = vector_from_text(text)
     assert restored.dtype == np.float32
     assert np.array_equal(restored, vector)
+
+
+@pytest.mark.integration
+def test_only_the_record_solr_refuses_is_rejected(
+    vector_store: VectorStore,  # noqa: F811
+    metadata_store: MetadataStore,  # noqa: F811
+    make_item,  # noqa: F811
+) -> None:
+    items = [make_item(n) for n in range(4)]
+    items[2] = items[2].model_copy(update={"currency": "X" * 40_000})  # an immense term: Solr answers 400
+    ops = [IndexOp(item=item, vector=vector) for item, vector in zip(items, unit_vectors(4), strict=True)]
+    rejected = apply_index_ops(CatalogIndex(vector_store, metadata_store, RetryPolicy(attempts=1)), ops)
+    assert list(rejected) == [2] and rejected[2].stage == "index"
+    vector_store.flush()
+    metadata_store.refresh()
+    good = {items[n].id for n in (0, 1, 3)}
+    assert set(vector_store.get_vectors([item.id for item in items])) == good
+    assert metadata_store.searchable_ids([item.id for item in items]) == good
