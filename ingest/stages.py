@@ -15,7 +15,7 @@ from indexer.catalog_index import CatalogIndex
 from indexer.errors import StoreRequestRejected
 from indexer.item import CatalogItem, item_id_for_image
 from ingest.errors import RecordRejected
-from ingest.message import UpsertMessage
+from ingest.message import SCHEMA_VERSION, DeleteMessage, UpsertMessage, encode_message
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,16 @@ class IndexOp:
     item: CatalogItem | None = None
     vector: NDArray[np.float32] | None = None
     delete_product: str | None = None
+
+
+def original_message(op: IndexOp) -> bytes:
+    """The ingest message an index op came from, as published (an inline photo is not kept: image_url is)."""
+    if op.item is None:
+        return encode_message(
+            DeleteMessage(schema_version=SCHEMA_VERSION, op="delete", product_id=str(op.delete_product))
+        )
+    fields = op.item.model_dump(exclude={"id", "model_version"})
+    return encode_message(UpsertMessage(schema_version=SCHEMA_VERSION, op="upsert", **fields))
 
 
 def apply_index_ops(index: CatalogIndex, ops: Sequence[IndexOp]) -> dict[int, RecordRejected]:

@@ -11,11 +11,12 @@ from indexer.metadata_store import MetadataStore
 from indexer.retry import RetryPolicy
 from indexer.vector_store import VectorStore
 from ingest.errors import RecordRejected
-from ingest.message import UpsertMessage
+from ingest.message import DeleteMessage, UpsertMessage, parse_message
 from ingest.stages import (
     IndexOp,
     apply_index_ops,
     image_bytes,
+    original_message,
     pixels_from_text,
     pixels_to_text,
     prepare,
@@ -92,3 +93,12 @@ def test_only_the_record_solr_refuses_is_rejected(
     good = {items[n].id for n in (0, 1, 3)}
     assert set(vector_store.get_vectors([item.id for item in items])) == good
     assert metadata_store.searchable_ids([item.id for item in items]) == good
+
+
+def test_an_index_op_gives_back_the_message_it_came_from() -> None:
+    message = _message(image_b64="AAAA")
+    item = message.to_item(item_id_for_image(b"\x00\x00\x00"), "v1")
+    restored = parse_message(original_message(IndexOp(item=item, vector=np.zeros(4, dtype=np.float32))))
+    assert restored == message.without_image()
+    delete = parse_message(original_message(IndexOp(delete_product="P9")))
+    assert delete == DeleteMessage(schema_version=1, op="delete", product_id="P9")
