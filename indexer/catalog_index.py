@@ -81,13 +81,13 @@ class CatalogIndex:
         call_with_retry(lambda: self.metadata.delete(ids), self.retry, "Solr delete")
         call_with_retry(lambda: self.vectors.delete(ids), self.retry, "Milvus delete")
 
-    def delete_products(self, product_ids: Sequence[str]) -> list[str]:
-        """Delete every item of these products from both stores; returns the item ids deleted."""
-        call_with_retry(self.metadata.refresh, self.retry, "Solr commit")  # so that recent adds are found
-        ids = call_with_retry(lambda: self.metadata.ids_of_products(product_ids), self.retry, "Solr search")
-        if ids:
-            self.delete(ids)
-        return ids
+    def delete_products(self, product_ids: Sequence[str]) -> None:
+        """Delete every item of these products from both stores, by product id, in every model version.
+
+        Milvus first, then Solr, and neither looks ids up: a delete that failed half-way is completed by its replay.
+        """
+        call_with_retry(lambda: self.vectors.delete_products(product_ids), self.retry, "Milvus delete")
+        call_with_retry(lambda: self.metadata.delete_products(product_ids), self.retry, "Solr delete")
 
     def get(self, ids: Sequence[str]) -> dict[str, CatalogItem]:
         """The stored items among ids, by id."""

@@ -92,7 +92,7 @@ def original_message(op: IndexOp) -> bytes:
 
 
 def apply_index_ops(index: CatalogIndex, ops: Sequence[IndexOp]) -> dict[int, RecordRejected]:
-    """Apply ops in order (consecutive upserts as one batch); returns the rejected ones by position.
+    """Apply ops in order (consecutive upserts as one batch, consecutive deletes as one); returns the rejected ones.
 
     StoreUnavailable (after the index's retries) propagates: nothing of the batch may be acknowledged then,
     and replaying it is safe because every write is idempotent.
@@ -100,13 +100,14 @@ def apply_index_ops(index: CatalogIndex, ops: Sequence[IndexOp]) -> dict[int, Re
     rejected: dict[int, RecordRejected] = {}
     start = 0
     while start < len(ops):
+        is_upsert = ops[start].item is not None
         end = start + 1
-        if ops[start].item is not None:
-            while end < len(ops) and ops[end].item is not None:
-                end += 1
+        while end < len(ops) and (ops[end].item is not None) == is_upsert:
+            end += 1
+        if is_upsert:
             rejected.update(_upsert_run(index, ops, start, end))
         else:
-            index.delete_products([str(ops[start].delete_product)])
+            index.delete_products(list(dict.fromkeys(str(op.delete_product) for op in ops[start:end])))
         start = end
     return rejected
 

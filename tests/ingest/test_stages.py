@@ -102,3 +102,20 @@ def test_an_index_op_gives_back_the_message_it_came_from() -> None:
     assert restored == message.without_image()
     delete = parse_message(original_message(IndexOp(delete_product="P9")))
     assert delete == DeleteMessage(schema_version=1, op="delete", product_id="P9")
+
+
+class _RecordingIndex:
+    """Records the delete calls apply_index_ops makes (a stand-in for CatalogIndex, not for a store)."""
+
+    def __init__(self) -> None:
+        self.deletes: list[list[str]] = []
+
+    def delete_products(self, product_ids: list[str]) -> None:
+        self.deletes.append(product_ids)
+
+
+def test_consecutive_deletes_are_one_store_call() -> None:
+    index = _RecordingIndex()
+    ops = [IndexOp(delete_product=p) for p in ("P1", "P2", "P1", "P3")]
+    assert apply_index_ops(index, ops) == {}  # type: ignore[arg-type]
+    assert index.deletes == [["P1", "P2", "P3"]]
