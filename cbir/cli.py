@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cbir.api_cli import api_app
+from cbir.dlq_cli import dlq_app
 from cbir.ingest_cli import publish, topology_app
 from cbir.init_cli import init_stores
 from cbir.mine_cli import mine
@@ -27,9 +28,10 @@ app.command("init-stores")(init_stores)
 app.add_typer(topology_app, name="topology")
 app.add_typer(api_app, name="api")
 app.command()(mine)
+app.add_typer(dlq_app, name="dlq")
 
 
-OUR_PACKAGES = ("cbir", "embedder", "indexer", "ingest", "topologies", "api")
+OUR_PACKAGES = ("cbir", "embedder", "indexer", "ingest", "topologies", "api", "mining")
 
 
 @app.callback()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.errors import IncompleteWrite, IndexerError
+from indexer.errors import IncompleteWrite, IndexerError, StoreRequestRejected
 from indexer.item import CatalogItem
 from indexer.metadata_store import MetadataStore
 from indexer.retry import RetryPolicy, call_with_retry
@@ -51,13 +51,21 @@ class CatalogIndex:
         return cls(vectors, metadata, retry)
 
     def upsert(self, items: Sequence[CatalogItem], vectors: NDArray[np.float32]) -> None:
-        """Write items and their (N, D) vectors to both stores; IncompleteWrite if only Milvus has them."""
+        """Write items and their (N, D) vectors to both stores, Milvus first.
+
+        If Solr refuses the batch, its ids are deleted from both stores (an older version of an item included)
+        and StoreRequestRejected is raised: a refused item is in neither store, and the caller dead-letters it.
+        If Solr is unreachable, IncompleteWrite: retry the batch (writes are idempotent).
+        """
         wrong_version = {item.model_version for item in items} - {self.vectors.model_version}
         if wrong_version:
             raise ValueError(f"items of model {sorted(wrong_version)} sent to the {self.vectors.model_version} index")
         call_with_retry(lambda: self.vectors.upsert(items, vectors), self.retry, "Milvus upsert")
         try:
             call_with_retry(lambda: self.metadata.add(items), self.retry, "Solr add")
+        except StoreRequestRejected:
+            self.delete([item.id for item in items])
+            raise
         except IndexerError as error:
             raise IncompleteWrite(
                 f"{len(items)} items are in Milvus but not in Solr ({error}); retry the batch"
@@ -73,13 +81,13 @@ class CatalogIndex:
         call_with_retry(lambda: self.metadata.delete(ids), self.retry, "Solr delete")
         call_with_retry(lambda: self.vectors.delete(ids), self.retry, "Milvus delete")
 
-    def delete_products(self, product_ids: Sequence[str]) -> list[str]:
-        """Delete every item of these products from both stores; returns the item ids deleted."""
-        call_with_retry(self.metadata.refresh, self.retry, "Solr commit")  # so that recent adds are found
-        ids = call_with_retry(lambda: self.metadata.ids_of_products(product_ids), self.retry, "Solr search")
-        if ids:
-            self.delete(ids)
-        return ids
+    def delete_products(self, product_ids: Sequence[str]) -> None:
+        """Delete every item of these products from both stores, by product id, in every model version.
+
+        Milvus first, then Solr, and neither looks ids up: a delete that failed half-way is completed by its replay.
+        """
+        call_with_retry(lambda: self.vectors.delete_products(product_ids), self.retry, "Milvus delete")
+        call_with_retry(lambda: self.metadata.delete_products(product_ids), self.retry, "Solr delete")
 
     def get(self, ids: Sequence[str]) -> dict[str, CatalogItem]:
         """The stored items among ids, by id."""

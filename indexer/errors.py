@@ -17,6 +17,10 @@ class DimensionMismatch(IndexerError):
     """Vectors do not have the dimension of the collection they are written to or searched in."""
 
 
+class SchemaOutdated(IndexerError):
+    """A store's collection was created by an older version of the schema; it must be re-indexed."""
+
+
 class IncompleteWrite(IndexerError):
     """A batch reached one store but not the other; retry the whole batch (writes are idempotent)."""
 

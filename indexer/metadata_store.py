@@ -128,6 +128,12 @@ class MetadataStore:
         for batch in _batches(ids, self.batch_size):
             self._call("delete", partial(self.solr.delete, id=list(batch)))
 
+    def delete_products(self, product_ids: Sequence[str]) -> None:
+        """Delete every item of these products (every model version; recent adds too, no commit needed)."""
+        for batch in _batches(product_ids, self.batch_size):
+            query = f"product_id:({' OR '.join(solr_phrase(p) for p in batch)})"
+            self._call("delete", partial(self.solr.delete, q=query))  # searchable within autoSoftCommit
+
     def get(self, ids: Sequence[str]) -> dict[str, CatalogItem]:
         """The items that exist among ids, by id; reads the update log, so a write is visible at once."""
         found: dict[str, CatalogItem] = {}
@@ -136,14 +142,6 @@ class MetadataStore:
             results = self._call("get", partial(self.solr.search, "", search_handler="get", ids=",".join(batch)))
             found.update({doc["id"]: from_solr_document(doc) for doc in results.docs})
         return found
-
-    def ids_of_products(self, product_ids: Sequence[str], limit: int = 10_000) -> list[str]:
-        """The ids of the searchable items of these products (call refresh() first to see the latest adds)."""
-        if not product_ids:
-            return []
-        fq = f"product_id:({' OR '.join(solr_phrase(p) for p in product_ids)})"
-        results = self._call("search", lambda: self.solr.search("*:*", fq=fq, fl="id", rows=limit))
-        return [doc["id"] for doc in results.docs]
 
     def searchable_ids(self, ids: Sequence[str]) -> set[str]:
         """Those of ids that a search finds now (unlike get(), which also sees writes not yet searchable)."""

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from pymilvus import DataType, MilvusClient
 from pymilvus.exceptions import ConnectError, MilvusException, MilvusUnavailableException
 
-from indexer.errors import DimensionMismatch, StoreRequestRejected, StoreUnavailable
+from indexer.errors import DimensionMismatch, SchemaOutdated, StoreRequestRejected, StoreUnavailable
 from indexer.item import ITEM_ID_LENGTH, CatalogItem
 from indexer.search_filter import SearchFilter
 
@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 VECTOR_FIELD = "vector"
-SCALAR_FIELDS = ("category", "brand", "colour", "source_site", "price", "in_stock")
+STRING_FIELDS = ("product_id", "category", "brand", "colour", "source_site")
+SCALAR_FIELDS = (*STRING_FIELDS, "price", "in_stock")
 # Milvus status codes that mean "try again later": connection failed, rate limited.
 _TRANSIENT_CODES = {2, 8}
 
@@ -51,6 +52,12 @@ def collection_name(prefix: str, model_version: str, dim: int) -> str:
     if slug != model_version:  # keep "v1.0" and "v1_0" apart
         slug = f"{slug}_{hashlib.sha1(model_version.encode()).hexdigest()[:8]}"
     return f"{prefix}_{slug}_d{dim}"
+
+
+def varchar_bytes(name: str) -> int:
+    """The VARCHAR size (Milvus counts bytes) of an item's string field whose limit pydantic counts in characters."""
+    max_chars = next(m.max_length for m in CatalogItem.model_fields[name].metadata if hasattr(m, "max_length"))
+    return 4 * int(max_chars)  # a character is at most 4 bytes of UTF-8
 
 
 def milvus_literal(value: str) -> str:
@@ -105,6 +112,7 @@ class VectorStore:
         self.dim = dim
         self.index = index or VectorIndexConfig()
         self.batch_size = batch_size
+        self.collection_prefix = collection_prefix
         self.collection = collection_name(collection_prefix, model_version, dim)
 
     @classmethod
@@ -133,9 +141,15 @@ class VectorStore:
         if not self._call("has_collection", lambda: self.client.has_collection(self.collection)):
             logger.info("Creating Milvus collection %s (%s, %s)", self.collection, self.index.index_type, self.dim)
             self._call("create_collection", self._create_collection)
-        existing_dim = self._collection_dim()
+        fields = self._collection_fields()
+        existing_dim = int(fields[VECTOR_FIELD]["params"]["dim"])
         if existing_dim != self.dim:
             raise DimensionMismatch(f"collection {self.collection} holds {existing_dim}-d vectors, not {self.dim}-d")
+        if "product_id" not in fields:
+            raise SchemaOutdated(
+                f"collection {self.collection} predates item ids per product (no product_id field): "
+                "drop it and re-index (docs/operations.md, 'Upgrading the item identity')"
+            )
         self._call("load_collection", lambda: self.client.load_collection(self.collection))
 
     def _create_collection(self) -> None:
@@ -143,10 +157,8 @@ class VectorStore:
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=ITEM_ID_LENGTH)
         schema.add_field(VECTOR_FIELD, DataType.FLOAT_VECTOR, dim=self.dim)
-        schema.add_field("category", DataType.VARCHAR, max_length=128)
-        schema.add_field("brand", DataType.VARCHAR, max_length=256)
-        schema.add_field("colour", DataType.VARCHAR, max_length=64)
-        schema.add_field("source_site", DataType.VARCHAR, max_length=128)
+        for name in STRING_FIELDS:
+            schema.add_field(name, DataType.VARCHAR, max_length=varchar_bytes(name))
         schema.add_field("price", DataType.DOUBLE)
         schema.add_field("in_stock", DataType.BOOL)
         index_params = MilvusClient.prepare_index_params()
@@ -158,11 +170,10 @@ class VectorStore:
         )
         self.client.create_collection(self.collection, schema=schema, index_params=index_params)
 
-    def _collection_dim(self) -> int:
-        """The vector dimension of the existing collection."""
+    def _collection_fields(self) -> dict[str, dict[str, Any]]:
+        """The fields of the existing collection, by name."""
         description = self._call("describe_collection", lambda: self.client.describe_collection(self.collection))
-        vector = next(f for f in description["fields"] if f["name"] == VECTOR_FIELD)
-        return int(vector["params"]["dim"])
+        return {f["name"]: f for f in description["fields"]}
 
     def _check_vectors(self, vectors: NDArray[np.float32], rows: int | None = None) -> NDArray[np.float32]:
         """vectors as a (N, D) float32 array of this store's dimension, or DimensionMismatch."""
@@ -190,6 +201,26 @@ class VectorStore:
         for batch in _batches(len(ids), self.batch_size):
             chunk = list(ids[batch])
             self._call("delete", partial(self.client.delete, self.collection, ids=chunk))
+
+    def delete_products(self, product_ids: Sequence[str]) -> None:
+        """Delete every item of these products from the collections of every model version (this prefix)."""
+        if not product_ids:
+            return
+        expression = f"product_id in [{', '.join(milvus_literal(p) for p in product_ids)}]"
+        for name in self.model_collections():
+            self._call("delete", partial(self.client.delete, name, filter=expression))
+
+    def model_collections(self) -> list[str]:
+        """The collections of every model version and dimension that share this store's prefix (and schema)."""
+        names = self._call("list_collections", self.client.list_collections)
+        return sorted(
+            name for name in names if name.startswith(f"{self.collection_prefix}_") and self._by_product(name)
+        )
+
+    def _by_product(self, name: str) -> bool:
+        """Whether a collection has the product_id field (those made before it must be re-indexed)."""
+        description = self._call("describe_collection", lambda: self.client.describe_collection(name))
+        return any(f["name"] == "product_id" for f in description["fields"])
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         """The stored vectors of the ids that exist, by id."""

@@ -15,7 +15,7 @@ from indexer.catalog_index import CatalogIndex
 from indexer.errors import StoreRequestRejected
 from indexer.item import CatalogItem, item_id_for_image
 from ingest.errors import RecordRejected
-from ingest.message import UpsertMessage
+from ingest.message import SCHEMA_VERSION, DeleteMessage, UpsertMessage, encode_message
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +81,18 @@ class IndexOp:
     delete_product: str | None = None
 
 
+def original_message(op: IndexOp) -> bytes:
+    """The ingest message an index op came from, as published (an inline photo is not kept: image_url is)."""
+    if op.item is None:
+        return encode_message(
+            DeleteMessage(schema_version=SCHEMA_VERSION, op="delete", product_id=str(op.delete_product))
+        )
+    fields = op.item.model_dump(exclude={"id", "model_version"})
+    return encode_message(UpsertMessage(schema_version=SCHEMA_VERSION, op="upsert", **fields))
+
+
 def apply_index_ops(index: CatalogIndex, ops: Sequence[IndexOp]) -> dict[int, RecordRejected]:
-    """Apply ops in order (consecutive upserts as one batch); returns the rejected ones by position.
+    """Apply ops in order (consecutive upserts as one batch, consecutive deletes as one); returns the rejected ones.
 
     StoreUnavailable (after the index's retries) propagates: nothing of the batch may be acknowledged then,
     and replaying it is safe because every write is idempotent.
@@ -90,13 +100,14 @@ def apply_index_ops(index: CatalogIndex, ops: Sequence[IndexOp]) -> dict[int, Re
     rejected: dict[int, RecordRejected] = {}
     start = 0
     while start < len(ops):
+        is_upsert = ops[start].item is not None
         end = start + 1
-        if ops[start].item is not None:
-            while end < len(ops) and ops[end].item is not None:
-                end += 1
+        while end < len(ops) and (ops[end].item is not None) == is_upsert:
+            end += 1
+        if is_upsert:
             rejected.update(_upsert_run(index, ops, start, end))
         else:
-            index.delete_products([str(ops[start].delete_product)])
+            index.delete_products(list(dict.fromkeys(str(op.delete_product) for op in ops[start:end])))
         start = end
     return rejected
 

@@ -2,10 +2,10 @@ import pysolr
 import pytest
 
 from indexer.catalog_index import CatalogIndex
-from indexer.errors import DimensionMismatch, IncompleteWrite
+from indexer.errors import DimensionMismatch, IncompleteWrite, StoreRequestRejected
 from indexer.metadata_store import MetadataStore
 from indexer.retry import RetryPolicy
-from indexer.vector_store import VectorStore
+from indexer.vector_store import STRING_FIELDS, VectorStore
 from tests.indexer.conftest import DIM, unit_vectors
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,58 @@ def test_delete_products_removes_every_photo_of_a_product_just_written(
     index = CatalogIndex(vector_store, metadata_store, FAST)
     items = [make_item(n, product_id="P-two-photos" if n < 2 else f"P{n}") for n in range(4)]
     index.upsert(items, unit_vectors(4))  # not committed in Solr yet: delete_products must still find them
-    assert sorted(index.delete_products(["P-two-photos"])) == sorted(item.id for item in items[:2])
+    index.delete_products(["P-two-photos", "no-such-product"])
     index.flush()
     assert vector_store.count() == metadata_store.count() == 2
-    assert index.delete_products(["no-such-product"]) == []
+
+
+def test_replaying_a_delete_that_reached_solr_only_removes_the_vectors(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    index = CatalogIndex(vector_store, metadata_store, FAST)
+    items = [make_item(n, product_id="P-gone") for n in range(2)]
+    index.upsert(items, unit_vectors(2))
+    metadata_store.delete([item.id for item in items])  # a delete that stopped after Solr
+    index.delete_products(["P-gone"])  # its replay
+    index.flush()
+    assert vector_store.count() == metadata_store.count() == 0
+
+
+def test_a_deleted_product_leaves_every_model_versions_collection(
+    milvus_uri: str, vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    older = VectorStore.connect(milvus_uri, f"{vector_store.model_version}-older", DIM)
+    try:
+        older.upsert([make_item(0, model_version=older.model_version)], unit_vectors(1))
+        index = CatalogIndex(vector_store, metadata_store, FAST)
+        index.upsert([make_item(0), make_item(1)], unit_vectors(2))
+        index.delete_products(["P0"])
+        index.flush()
+        older.flush()
+        assert (older.count(), vector_store.count()) == (0, 1)
+    finally:
+        older.drop()
+
+
+def test_non_latin_text_up_to_the_contract_limits_is_stored(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    item = make_item(0, brand="品" * 256, category="類" * 128, colour="色" * 64, source_site="サ" * 128)
+    CatalogIndex(vector_store, metadata_store, FAST).upsert([item], unit_vectors(1))
+    vector_store.flush()
+    assert list(vector_store.get_vectors([item.id])) == [item.id]
+    # milvus-lite counts characters, Milvus standalone bytes: the collection is sized for 4 bytes a character
+    fields = vector_store.client.describe_collection(vector_store.collection)["fields"]
+    sizes = {f["name"]: int(f["params"]["max_length"]) for f in fields if f["name"] in STRING_FIELDS}
+    assert sizes == {"product_id": 1024, "brand": 1024, "category": 512, "colour": 256, "source_site": 512}
+
+
+def test_a_batch_solr_refuses_is_left_in_neither_store(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    index = CatalogIndex(vector_store, metadata_store, FAST)
+    refused = make_item(1).model_copy(update={"currency": "X" * 40_000})  # an immense term: Solr answers 400
+    with pytest.raises(StoreRequestRejected):
+        index.upsert([make_item(0), refused], unit_vectors(2))
+    index.flush()
+    assert vector_store.count() == metadata_store.count() == 0

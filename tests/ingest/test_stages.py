@@ -5,10 +5,25 @@ import numpy as np
 import pytest
 
 from embedder import Embedder
+from indexer.catalog_index import CatalogIndex
 from indexer.item import item_id_for_image
+from indexer.metadata_store import MetadataStore
+from indexer.retry import RetryPolicy
+from indexer.vector_store import VectorStore
 from ingest.errors import RecordRejected
-from ingest.message import UpsertMessage
-from ingest.stages import image_bytes, pixels_from_text, pixels_to_text, prepare, vector_from_text, vector_to_text
+from ingest.message import DeleteMessage, UpsertMessage, parse_message
+from ingest.stages import (
+    IndexOp,
+    apply_index_ops,
+    image_bytes,
+    original_message,
+    pixels_from_text,
+    pixels_to_text,
+    prepare,
+    vector_from_text,
+    vector_to_text,
+)
+from tests.indexer.conftest import make_item, metadata_store, model_version, unit_vectors, vector_store  # noqa: F401
 from tests.ingest.test_message import upsert_fields
 from tests.synthetic import coloured_image, jpeg_bytes, tiny_model_config
 
@@ -60,3 +75,47 @@ def test_vectors_travel_as_text_exactly() -> None:
     restored = vector_from_text(text)
     assert restored.dtype == np.float32
     assert np.array_equal(restored, vector)
+
+
+@pytest.mark.integration
+def test_only_the_record_solr_refuses_is_rejected(
+    vector_store: VectorStore,  # noqa: F811
+    metadata_store: MetadataStore,  # noqa: F811
+    make_item,  # noqa: F811
+) -> None:
+    items = [make_item(n) for n in range(4)]
+    items[2] = items[2].model_copy(update={"currency": "X" * 40_000})  # an immense term: Solr answers 400
+    ops = [IndexOp(item=item, vector=vector) for item, vector in zip(items, unit_vectors(4), strict=True)]
+    rejected = apply_index_ops(CatalogIndex(vector_store, metadata_store, RetryPolicy(attempts=1)), ops)
+    assert list(rejected) == [2] and rejected[2].stage == "index"
+    vector_store.flush()
+    metadata_store.refresh()
+    good = {items[n].id for n in (0, 1, 3)}
+    assert set(vector_store.get_vectors([item.id for item in items])) == good
+    assert metadata_store.searchable_ids([item.id for item in items]) == good
+
+
+def test_an_index_op_gives_back_the_message_it_came_from() -> None:
+    message = _message(image_b64="AAAA")
+    item = message.to_item(item_id_for_image(b"\x00\x00\x00"), "v1")
+    restored = parse_message(original_message(IndexOp(item=item, vector=np.zeros(4, dtype=np.float32))))
+    assert restored == message.without_image()
+    delete = parse_message(original_message(IndexOp(delete_product="P9")))
+    assert delete == DeleteMessage(schema_version=1, op="delete", product_id="P9")
+
+
+class _RecordingIndex:
+    """Records the delete calls apply_index_ops makes (a stand-in for CatalogIndex, not for a store)."""
+
+    def __init__(self) -> None:
+        self.deletes: list[list[str]] = []
+
+    def delete_products(self, product_ids: list[str]) -> None:
+        self.deletes.append(product_ids)
+
+
+def test_consecutive_deletes_are_one_store_call() -> None:
+    index = _RecordingIndex()
+    ops = [IndexOp(delete_product=p) for p in ("P1", "P2", "P1", "P3")]
+    assert apply_index_ops(index, ops) == {}  # type: ignore[arg-type]
+    assert index.deletes == [["P1", "P2", "P3"]]

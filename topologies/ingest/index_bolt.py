@@ -10,7 +10,7 @@ from indexer.errors import IndexerError
 from indexer.item import CatalogItem
 from ingest.dead_letter import DeadLetter
 from ingest.message import DeleteMessage
-from ingest.stages import IndexOp, apply_index_ops, vector_from_text
+from ingest.stages import IndexOp, apply_index_ops, original_message, vector_from_text
 from topologies.ingest.batch_bolt import BatchBolt
 from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup
 
@@ -37,7 +37,8 @@ class IndexBolt(BatchBolt):
         """Write the batch; ack what was written, dead-letter what a store rejected, fail all if a store is down."""
         started = time.monotonic()
         try:
-            rejected = apply_index_ops(self.index, [index_op(*tup.values[1:]) for tup in batch])
+            ops = [index_op(*tup.values[1:]) for tup in batch]
+            rejected = apply_index_ops(self.index, ops)
         except IndexerError as error:
             self.logger.warning("batch of %d not written (%s); failing it for a replay", len(batch), error)
             for tup in batch:
@@ -45,7 +46,7 @@ class IndexBolt(BatchBolt):
             self.counters.add("index_failed", len(batch))
             return
         for position, rejection in rejected.items():
-            record = DeadLetter.of(batch[position].values[2], rejection.stage, rejection.reason)
+            record = DeadLetter.of(original_message(ops[position]), rejection.stage, rejection.reason)
             self.emit([record.model_dump_json()], stream=DEAD_LETTER_STREAM, anchors=[batch[position]])
         for tup in batch:
             self.ack(tup)
