@@ -21,7 +21,8 @@ PARSE_STAGE = "parse"
 class _MessageBase(BaseModel):
     """Fields every message has."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # allow_inf_nan=False: JSON such as `"price": 1e999` parses to infinity, which JSON cannot carry on
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     schema_version: Literal[1] = Field(description="Version of this contract; a breaking change bumps it")
     product_id: str = Field(min_length=1, max_length=256, description="The Kafka key: one product stays ordered")

@@ -1,6 +1,9 @@
 """Which Kafka offsets may be committed: only those below the first offset not yet fully processed."""
 
+import json
 from dataclasses import dataclass, field
+
+MAX_COUNTS = 200  # offsets with a count kept per partition: about 3 KB of JSON
 
 
 @dataclass
@@ -49,3 +52,48 @@ class OffsetTracker:
         """Record that positions were committed."""
         for partition, position in positions.items():
             self.partitions[partition].committed = position
+
+
+@dataclass
+class PartitionAttempts:
+    """How often each uncommitted message of a partition was emitted, in this life of the spout and before.
+
+    Kept durably in Kafka's commit metadata: every commit of the partition's position carries this as JSON, and
+    the spout commits before it emits, so a worker that dies mid-message leaves the count behind. Chosen over a
+    compacted side topic: nothing more to create or read back, and the counts are stored atomically with the
+    position they belong to (only offsets at or above it can come back). `emitted_to`: every offset below it was
+    emitted at least once; `counts`: the offsets emitted more than once.
+    """
+
+    emitted_to: int = 0
+    counts: dict[int, int] = field(default_factory=dict)
+
+    def attempts(self, offset: int) -> int:
+        """How many times offset was emitted so far."""
+        return self.counts.get(offset, 1 if offset < self.emitted_to else 0)
+
+    def emitted(self, offset: int) -> int:
+        """Count one more emit of offset; returns its attempt number (1 for the first)."""
+        attempt = self.attempts(offset) + 1
+        if attempt > 1:
+            self.counts[offset] = attempt
+        self.emitted_to = max(self.emitted_to, offset + 1)
+        return attempt
+
+    def done(self, offset: int) -> None:
+        """Forget the count of a message that completed (it is committed soon)."""
+        self.counts.pop(offset, None)
+
+    def metadata(self, position: int) -> str:
+        """The JSON kept with the committed position (the most attempted offsets first, within Kafka's 4 KB)."""
+        counts = sorted(((n, o) for o, n in self.counts.items() if o >= position), reverse=True)[:MAX_COUNTS]
+        return json.dumps({"emitted_to": self.emitted_to, "counts": {str(o): n for n, o in counts}})
+
+    @classmethod
+    def from_metadata(cls, text: str | None) -> "PartitionAttempts":
+        """The attempts kept with a committed position (none if there is no, or no valid, metadata)."""
+        try:
+            data = json.loads(text or "{}")
+            return cls(int(data.get("emitted_to", 0)), {int(o): int(n) for o, n in data.get("counts", {}).items()})
+        except (ValueError, TypeError, AttributeError):
+            return cls()

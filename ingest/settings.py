@@ -33,7 +33,9 @@ class IngestSettings(BaseSettings):
     index_batch_size: int = Field(default=64, ge=1)
     torch_threads: int = Field(default=1, ge=1)
     max_replays: int = Field(default=3, ge=0, description="failures (or timeouts) of one message before the DLQ")
+    retry_backoff_s: float = Field(default=1.0, ge=0, description="wait before a replay, doubled at each failure")
     commit_interval_s: float = Field(default=1.0, ge=0)
+    partition_check_interval_s: float = Field(default=30.0, gt=0, description="how often new partitions are looked for")
     metrics_dir: Path | None = None
     metrics_interval_s: float = Field(default=5.0, gt=0)
     # Storm: ticks flush partial batches; max_spout_pending caps tuples in flight; unacked tuples time out.

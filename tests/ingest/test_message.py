@@ -54,6 +54,7 @@ def test_delete_needs_only_the_product() -> None:
         (json.dumps({k: v for k, v in upsert_fields().items() if k != "title"}).encode(), "title: Field required"),
         (json.dumps(upsert_fields(op="rename")).encode(), "invalid message"),
         (json.dumps(upsert_fields(price=-1)).encode(), "price"),
+        (json.dumps(upsert_fields(price=1)).replace('"price": 1', '"price": 1e999').encode(), "finite number"),
         (json.dumps(upsert_fields(image_url="file:///etc/passwd")).encode(), "image_url"),
         (json.dumps(upsert_fields(extra=1)).encode(), "extra: Extra inputs are not permitted"),
         (b"\xff\xfe", "not JSON"),

@@ -13,6 +13,9 @@ class BatchBolt(Bolt):
     """Subclasses call `super().initialize(...)`, set `settings`, `counters` and `batch_size`, and handle one batch
     in `process_batch`.
 
+    `process_batch` must raise before it emits or acks anything (or not at all): then a batch that raises is
+    processed again one tuple at a time, and only a tuple that raises alone is failed.
+
     Unlike streamparse's BatchingBolt (which flushes on ticks only), a full batch is handled at once, so a busy
     stream never waits for the next tick; ticks flush what a quiet stream leaves behind, and report counters.
     """
@@ -38,7 +41,21 @@ class BatchBolt(Bolt):
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        self.process_batch(batch)
+        try:
+            self.process_batch(batch)
+        except Exception:  # no input may stop the stream: find the tuple that fails alone, replay it
+            self.logger.exception("batch of %d failed unexpectedly; processing it one by one", len(batch))
+            for tup in batch:
+                self._process_alone(tup)
+
+    def _process_alone(self, tup: Tuple) -> None:
+        """Process one tuple; fail it (the spout replays it, then dead-letters it) if it raises."""
+        try:
+            self.process_batch([tup])
+        except Exception:
+            self.logger.exception("tuple %s failed unexpectedly; failing it for a replay", tup.id)
+            self.counters.add("unexpected_error")
+            self.fail(tup)
 
     def process_batch(self, batch: list[Tuple]) -> None:
         raise NotImplementedError

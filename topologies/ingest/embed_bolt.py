@@ -1,9 +1,11 @@
 """Embed: batches decoded photos and embeds each batch in one forward pass; ticks flush a partial batch."""
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from streamparse import Tuple
 
 from embedder import Embedder
@@ -33,12 +35,16 @@ class EmbedBolt(BatchBolt):
             pixels = np.stack([pixels_from_text(tup.values[4], self.embedder.config) for tup in upserts])
             vectors = iter(self.embedder.embed_pixels(pixels))  # (B, D)
             self.counters.observe("embed", time.monotonic() - started, len(upserts))
-        for tup in batch:
-            product_id, op, message, item_id, _ = tup.values
-            if op == "upsert":
-                item = UpsertMessage.model_validate_json(message).to_item(item_id, self.embedder.version)
-                self.emit([product_id, op, item.model_dump_json(), vector_to_text(next(vectors))], anchors=[tup])
-            else:
-                self.emit([product_id, op, message, None], anchors=[tup])
+        outputs = [self._output(tup, vectors) for tup in batch]  # everything that can raise, before any emit
+        for tup, values in zip(batch, outputs, strict=True):
+            self.emit(values, anchors=[tup])
             self.ack(tup)
         self.counters.add("embedded", len(upserts))
+
+    def _output(self, tup: Tuple, vectors: Iterator[NDArray[np.float32]]) -> list[str | None]:
+        """The tuple to emit for one input: an upsert's item and vector (the next of vectors), or the delete."""
+        product_id, op, message, item_id, _ = tup.values
+        if op != "upsert":
+            return [product_id, op, message, None]
+        item = UpsertMessage.model_validate_json(message).to_item(item_id, self.embedder.version)
+        return [product_id, op, item.model_dump_json(), vector_to_text(next(vectors))]

@@ -9,7 +9,7 @@ from streamparse import Bolt, Stream, Tuple
 from embedder import Embedder
 from ingest.dead_letter import DeadLetter
 from ingest.errors import RecordRejected
-from ingest.fetch import FetchPolicy, ImageUnavailable, fetch_image
+from ingest.fetch import FETCH_STAGE, FetchPolicy, ImageUnavailable, fetch_image
 from ingest.message import UpsertMessage, parse_message
 from ingest.stages import image_bytes, pixels_to_text, prepare
 from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup, report
@@ -35,22 +35,34 @@ class FetchBolt(Bolt):
         report(self.counters, self.settings, self.logger)
 
     def process(self, tup: Tuple) -> None:
-        product_id, raw, source = tup.values
+        product_id, raw, source, attempt = tup.values
         started = time.monotonic()
         self.counters.add("processed")
         try:
             self._process(product_id, raw, tup)
         except RecordRejected as error:
-            record = DeadLetter.of(raw, error.stage, error.reason, source=source)
-            self.emit([record.model_dump_json()], stream=DEAD_LETTER_STREAM, anchors=[tup])
+            self._dead_letter(tup, error.stage, error.reason)
             self.counters.add(f"rejected_{error.stage}")
         except ImageUnavailable as error:
             self.logger.warning("%s: %s (will be replayed)", source, error)
             self.counters.add("fetch_unavailable")
             self.fail(tup)
             return
+        except Exception as error:  # no input may stop the stream: replay, and dead-letter at the last attempt
+            self.logger.exception("%s: unexpected error (attempt %d)", source, attempt)
+            self.counters.add("fetch_unexpected_error")
+            if attempt <= self.settings.max_replays:
+                self.fail(tup)
+                return
+            self._dead_letter(tup, FETCH_STAGE, f"unexpected error at attempt {attempt}: {error!r}")
         self.counters.observe("fetch_decode", time.monotonic() - started)
         self.ack(tup)
+
+    def _dead_letter(self, tup: Tuple, stage: str, reason: str) -> None:
+        """Send the tuple's message to the dead-letter stream."""
+        _, raw, source, _ = tup.values
+        record = DeadLetter.of(raw, stage, reason, source=source)
+        self.emit([record.model_dump_json()], stream=DEAD_LETTER_STREAM, anchors=[tup])
 
     def _process(self, product_id: str, raw: str, tup: Tuple) -> None:
         message = parse_message(raw)

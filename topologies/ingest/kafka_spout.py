@@ -1,16 +1,29 @@
-"""The spout: reads Kafka with manual commits; a message's offset is committed once it and all before it are done."""
+"""The spout: reads Kafka with manual commits; a message's offset is committed once it and all before it are done.
 
+Nothing a crawler publishes may stop it. A record without a value, a batch it cannot decode, and a message that
+failed, timed out or was in flight when a worker died too often are dead-lettered with a reason. Attempts are
+counted durably (ingest.offsets.PartitionAttempts, in the commit metadata), and a message that was in flight when
+a previous worker died is emitted alone, so only a message that kills workers sees its count grow.
+"""
+
+import heapq
 import time
 from collections import deque
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import CorruptRecordError, UnsupportedCodecError
 from kafka.structs import OffsetAndMetadata
 from streamparse import Spout
 
 from ingest.dead_letter import DeadLetter
-from ingest.offsets import OffsetTracker
+from ingest.offsets import OffsetTracker, PartitionAttempts
 from topologies.ingest.reporting import component_setup, report
+
+MAX_BACKOFF_S = 60.0
+PROBE_TIMEOUT_MS = 1000
+UNDECODABLE = (UnsupportedCodecError, CorruptRecordError)
 
 
 def tuple_id(partition: int, offset: int) -> str:
@@ -24,61 +37,187 @@ def parse_tuple_id(tup_id: str) -> tuple[int, int]:
     return int(partition), int(offset)
 
 
-class KafkaSpout(Spout):
-    """Emits (product_id, message, source) with id `partition:offset`; replays failed ones, then dead-letters them."""
+def task_share(partitions: set[int], context: dict[str, Any]) -> list[int]:
+    """This spout task's share of the partitions (fixed assignment: no rebalances under Storm)."""
+    tasks = sorted(int(t) for t, c in context.get("task->component", {}).items() if c == context["componentid"])
+    index, count = (tasks.index(int(context["taskid"])), len(tasks)) if tasks else (0, 1)
+    return [p for p in sorted(partitions) if p % count == index]
 
-    outputs = ["product_id", "message", "source"]
+
+def poll_records(consumer: KafkaConsumer, max_records: int) -> list[ConsumerRecord]:
+    """The next records of every assigned partition, in one list."""
+    batches = consumer.poll(timeout_ms=50, max_records=max_records).values()
+    return [record for records in batches for record in records]
+
+
+def find_undecodable(consumer: KafkaConsumer) -> TopicPartition | None:
+    """The assigned partition whose next batch cannot be decoded, found by polling each partition alone."""
+    partitions = sorted(consumer.assignment())
+    for tp in partitions:
+        consumer.pause(*[p for p in partitions if p != tp])
+        try:
+            consumer.poll(timeout_ms=PROBE_TIMEOUT_MS, max_records=1, update_offsets=False)
+        except UNDECODABLE:
+            return tp
+        finally:
+            consumer.resume(*partitions)
+    return None
+
+
+def skip_undecodable(consumer: KafkaConsumer, tp: TopicPartition) -> tuple[int, int]:
+    """Seek tp past the batch it cannot decode, an offset at a time; returns the skipped range [first, end)."""
+    first = offset = consumer.position(tp)
+    others = [p for p in consumer.assignment() if p != tp]
+    consumer.pause(*others)
+    try:
+        while True:
+            offset += 1
+            consumer.seek(tp, offset)
+            try:
+                consumer.poll(timeout_ms=PROBE_TIMEOUT_MS, max_records=1, update_offsets=False)
+                return first, offset
+            except UNDECODABLE:
+                continue
+    finally:
+        consumer.resume(*others)
+
+
+class KafkaSpout(Spout):
+    """Emits (product_id, message, source, attempt) with id `partition:offset`; replays failed ones with backoff,
+    then dead-letters them."""
+
+    outputs = ["product_id", "message", "source", "attempt"]
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         self.settings, _, self.counters = component_setup(storm_conf, context)
         s = self.settings
         self.consumer = KafkaConsumer(
-            bootstrap_servers=s.bootstrap_servers, group_id=s.consumer_group,
-            enable_auto_commit=False, auto_offset_reset="earliest",
+            bootstrap_servers=s.bootstrap_servers, group_id=s.consumer_group, enable_auto_commit=False,
+            auto_offset_reset="earliest", metadata_max_age_ms=int(1000 * s.partition_check_interval_s),
         )  # fmt: skip
-        self.consumer.assign(self._my_partitions(context))
         self.producer = KafkaProducer(bootstrap_servers=s.bootstrap_servers)
+        self.context = context
         self.tracker = OffsetTracker()
-        self.buffered: deque[Any] = deque()
-        self.emitted: dict[str, list[str]] = {}  # tuple id -> values, kept until done
-        self.failures: dict[str, int] = {}
-        self.replays: deque[str] = deque()
-        self.last_commit = time.monotonic()
+        self.attempts: dict[int, PartitionAttempts] = {}
+        self.positions: dict[int, int] = {}  # the last committed position of each partition
+        self.buffered: deque[ConsumerRecord] = deque()
+        self.emitted: dict[str, list[Any]] = {}  # tuple id -> values, kept until done
+        self.suspects: set[str] = set()  # in flight, and in flight before when a worker died
+        self.replays: list[tuple[float, str]] = []  # heap of (due time, tuple id)
+        self.last_commit = self.partitions_checked = time.monotonic()
+        self._assign(self._wait_for_partitions())
 
-    def _my_partitions(self, context: dict[str, Any]) -> list[TopicPartition]:
-        """This task's share of the topic's partitions (fixed assignment: no rebalances under Storm)."""
-        tasks = sorted(int(t) for t, c in context.get("task->component", {}).items() if c == context["componentid"])
-        index, count = (tasks.index(int(context["taskid"])), len(tasks)) if tasks else (0, 1)
+    def _wait_for_partitions(self) -> set[int]:
+        """The topic's partitions, once it exists."""
         deadline = time.monotonic() + 30
         while (partitions := self.consumer.partitions_for_topic(self.settings.topic)) is None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"topic {self.settings.topic} does not exist")
             time.sleep(0.5)
-        return [TopicPartition(self.settings.topic, p) for p in sorted(partitions) if p % count == index]
+        return set(partitions)
+
+    def _assign(self, partitions: set[int]) -> None:
+        """Read this task's share of partitions too, from their committed positions and attempt counts."""
+        new = [p for p in task_share(partitions, self.context) if p not in self.attempts]
+        if not new:
+            return
+        topic = self.settings.topic
+        self.consumer.assign([TopicPartition(topic, p) for p in [*self.attempts, *new]])
+        for p in new:
+            tp = TopicPartition(topic, p)
+            committed = self.consumer.committed(tp, metadata=True)
+            self.attempts[p] = PartitionAttempts.from_metadata(committed.metadata if committed else None)
+            self.positions[p] = committed.offset if committed else self.consumer.position(tp)
+        self.logger.info("reading partitions %s of %s", new, topic)
 
     def next_tuple(self) -> None:
-        """Emit a replay, or as many buffered records as max_spout_pending allows (a call is a round trip)."""
-        if self.replays:
-            tup_id = self.replays.popleft()
-            self.counters.add("retried")
-            self.emit(self.emitted[tup_id], tup_id=tup_id)
+        """Emit a due replay, or what max_spout_pending allows of the buffered records (a call is a round trip)."""
+        if self.replays and self.replays[0][0] <= time.monotonic():
+            self._replay(heapq.heappop(self.replays)[1])
         else:
-            if not self.buffered:
-                for records in self.consumer.poll(timeout_ms=50, max_records=100).values():
-                    self.buffered.extend(records)
-            room = max(self.settings.max_spout_pending - len(self.emitted), 1)  # Storm checks pending before calling
-            for _ in range(min(room, len(self.buffered))):
-                self._emit_record(self.buffered.popleft())
+            self._emit_buffered()
         self._commit()
+        if time.monotonic() - self.partitions_checked > self.settings.partition_check_interval_s:
+            self.partitions_checked = time.monotonic()
+            self._assign(set(self.consumer.partitions_for_topic(self.settings.topic) or ()))
         report(self.counters, self.settings, self.logger)
 
-    def _emit_record(self, record: Any) -> None:
-        tup_id = tuple_id(record.partition, record.offset)
-        key = record.key.decode(errors="replace") if record.key else ""
-        values = [key, record.value.decode(errors="replace"), f"{record.topic}/{record.partition}/{record.offset}"]
+    def _emit_buffered(self) -> None:
+        """Emit buffered records; one that was in flight when a worker died goes out alone."""
+        if not self.buffered:
+            self.buffered.extend(self._poll())
+        if self.suspects:
+            return
+        ready: list[tuple[ConsumerRecord, bool]] = []
+        room = max(self.settings.max_spout_pending - len(self.emitted), 1)  # Storm checks pending before calling
+        while self.buffered and len(ready) < room:
+            record = self.buffered[0]
+            prior = self.attempts[record.partition].attempts(record.offset)
+            if 0 < prior <= self.settings.max_replays and (ready or self.emitted):
+                break  # a suspect waits until nothing else is in flight
+            self.buffered.popleft()
+            if self._refused(record, prior):
+                continue
+            ready.append((record, prior > 0))
+            if prior > 0:
+                break
+        self._emit_records(ready)
+
+    def _poll(self) -> list[ConsumerRecord]:
+        """The next records; a batch that cannot be decoded is dead-lettered and skipped."""
+        try:
+            return poll_records(self.consumer, 100)
+        except UNDECODABLE as error:
+            tp = find_undecodable(self.consumer)
+            if tp is None:
+                self.logger.warning("undecodable batch no longer found (%s)", error)
+                return []
+            first, end = skip_undecodable(self.consumer, tp)
+            reason = f"undecodable record batch at {tp.topic}/{tp.partition} offsets {first}..{end - 1}: {error!r}"
+            self._dead_letter(b"", reason, f"{tp.topic}/{tp.partition}/{first}")
+            self.tracker.emitted(tp.partition, end - 1)
+            self.tracker.done(tp.partition, end - 1)
+            return []
+
+    def _refused(self, record: ConsumerRecord, prior: int) -> bool:
+        """Dead-letter a record without a value, or one already attempted too often; whether it was."""
+        if record.value is not None and prior <= self.settings.max_replays:
+            return False
+        reason = (
+            f"record keyed {record.key!r} has no value (null): a crawler deletes a product with an op=delete message"
+            if record.value is None
+            else f"emitted {prior} times without completing: each time it failed, timed out or its worker died"
+        )
+        self._dead_letter(record.value or b"", reason, f"{record.topic}/{record.partition}/{record.offset}")
         self.tracker.emitted(record.partition, record.offset)
-        self.emitted[tup_id] = values
-        self.counters.add("emitted")
+        self.tracker.done(record.partition, record.offset)
+        self.attempts[record.partition].done(record.offset)
+        self._commit(now=True)  # so that a restart does not dead-letter it again
+        return True
+
+    def _emit_records(self, ready: list[tuple[ConsumerRecord, bool]]) -> None:
+        """Count the attempts durably, then emit."""
+        if not ready:
+            return
+        attempts = [self.attempts[r.partition].emitted(r.offset) for r, _ in ready]
+        self._commit(now=True)
+        for (record, suspect), attempt in zip(ready, attempts, strict=True):
+            tup_id = tuple_id(record.partition, record.offset)
+            key = record.key.decode(errors="replace") if record.key else ""
+            source = f"{record.topic}/{record.partition}/{record.offset}"
+            self.emitted[tup_id] = [key, record.value.decode(errors="replace"), source, attempt]
+            self.tracker.emitted(record.partition, record.offset)
+            if suspect:
+                self.suspects.add(tup_id)
+            self.counters.add("emitted")
+            self.emit(self.emitted[tup_id], tup_id=tup_id)
+
+    def _replay(self, tup_id: str) -> None:
+        """Emit a failed message again, its attempt counted durably first."""
+        values = self.emitted[tup_id]
+        values[3] = self.attempts[parse_tuple_id(tup_id)[0]].emitted(parse_tuple_id(tup_id)[1])
+        self._commit(now=True)
+        self.counters.add("retried")
         self.emit(values, tup_id=tup_id)
 
     def ack(self, tup_id: str) -> None:
@@ -86,32 +225,43 @@ class KafkaSpout(Spout):
         self.counters.add("acked")
 
     def fail(self, tup_id: str) -> None:
-        """Replay, unless the message failed too often: then it goes to the dead-letter topic and counts as done."""
-        self.failures[tup_id] = self.failures.get(tup_id, 0) + 1
-        if self.failures[tup_id] <= self.settings.max_replays:
-            self.replays.append(tup_id)
+        """Replay after a backoff, unless the message was tried too often: then dead-letter it, and it is done."""
+        attempt = self.emitted[tup_id][3]
+        if attempt <= self.settings.max_replays:
+            delay = min(self.settings.retry_backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
+            heapq.heappush(self.replays, (time.monotonic() + delay, tup_id))
             return
-        _, message, source = self.emitted[tup_id]
-        reason = f"failed or timed out {self.failures[tup_id]} times"
+        _, message, source, _ = self.emitted[tup_id]
+        self._dead_letter(message, f"failed or timed out {attempt} times (the bolts' logs say why)", source)
+        self._done(tup_id)
+
+    def _dead_letter(self, message: bytes | str, reason: str, source: str) -> None:
+        """Write a spout-stage dead letter and wait until Kafka has it."""
         record = DeadLetter.of(message, "spout", reason, source=source)
         self.producer.send(self.settings.dead_letter_topic, value=record.encode()).get(timeout=30)
         self.counters.add("dead_lettered")
-        self._done(tup_id)
 
     def _done(self, tup_id: str) -> None:
-        self.tracker.done(*parse_tuple_id(tup_id))
+        partition, offset = parse_tuple_id(tup_id)
+        self.tracker.done(partition, offset)
+        self.attempts[partition].done(offset)
         self.emitted.pop(tup_id, None)
-        self.failures.pop(tup_id, None)
+        self.suspects.discard(tup_id)
         self._commit()
 
-    def _commit(self) -> None:
-        """Commit the positions that moved, at most every commit_interval_s."""
-        if time.monotonic() - self.last_commit < self.settings.commit_interval_s:
+    def _commit(self, now: bool = False) -> None:
+        """Commit every partition's position with its attempt counts: now, or when due and a position moved."""
+        if not now and (time.monotonic() - self.last_commit < self.settings.commit_interval_s):
+            return
+        moved = self.tracker.to_commit()
+        if not (now or moved):
             return
         self.last_commit = time.monotonic()
-        positions = self.tracker.to_commit()
-        if positions:
-            topic = self.settings.topic
-            self.consumer.commit({TopicPartition(topic, p): OffsetAndMetadata(o, "", -1) for p, o in positions.items()})
-            self.tracker.committed(positions)
-            self.counters.add("commits")
+        self.positions.update(moved)
+        topic = self.settings.topic
+        self.consumer.commit({
+            TopicPartition(topic, p): OffsetAndMetadata(position, self.attempts[p].metadata(position), -1)
+            for p, position in self.positions.items()
+        })  # fmt: skip
+        self.tracker.committed(moved)
+        self.counters.add("commits")
