@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import httpx
 import numpy as np
 from kafka.producer.future import RecordMetadata
 from numpy.typing import NDArray
@@ -30,7 +29,7 @@ from indexer.errors import IndexerError
 from indexer.item import item_id_for_image
 from indexer.metadata_store import MetadataStore
 from indexer.vector_store import VectorIndexConfig, VectorStore
-from ingest.fetch import FetchPolicy, fetch_image
+from ingest.fetch import FetchPolicy, fetch_client, fetch_image
 from ingest.message import UpsertMessage
 from ingest.publisher import CatalogPublisher
 
@@ -70,10 +69,11 @@ class Runtime:
         self.metrics = metrics
         self.model_version = settings.collection_version or embedder.version
         self.executor = ThreadPoolExecutor(settings.embed_workers, thread_name_prefix="embed")
-        self.http = httpx.Client(headers={"User-Agent": "cbir-fashion-api"})
+        self.http = fetch_client("cbir-fashion-api")
         self.fetch_policy = FetchPolicy.of(
-            settings.image_fetch_timeout_s, settings.max_upload_bytes, settings.image_fetch_allowed_networks
-        )
+            settings.image_fetch_timeout_s, settings.max_upload_bytes, settings.image_fetch_allowed_networks,
+            max_redirects=settings.image_fetch_max_redirects,
+        )  # fmt: skip
         self._vectors_lock = threading.Lock()
         self._metadata_lock = threading.Lock()
         self._vectors: VectorStore | None = None
