@@ -57,6 +57,9 @@ def train(
         typer.Option(help="Where triplets come from: supervised (labels), unsupervised (augmentations), semi (both)."),
     ] = None,
     labelled_fraction: Annotated[float | None, typer.Option(help="semi: share of images whose label is used.")] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="Labels file of the annotation page: its categories override the folder's.")
+    ] = None,
     unlabelled_class: Annotated[
         list[str] | None, typer.Option(help="semi: a class whose labels are never used (repeat); a new category.")
     ] = None,
@@ -91,6 +94,7 @@ def train(
         ("triplet_source", triplets),
         ("labelled_fraction", labelled_fraction),
         ("unlabelled_classes", tuple(unlabelled_class) if unlabelled_class else None),
+        ("labels_path", str(labels) if labels else None),
     ]:
         if value is not None:
             changes[name] = value

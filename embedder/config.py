@@ -56,6 +56,7 @@ class TrainConfig:
     data_path: str = ""
     triplet_source: TripletSource = "semi"
     labelled_fraction: float = 1.0  # in "semi" mode, the share of training images whose class label is used
+    labels_path: str = ""  # a labels file of the annotation page: its categories override the folder's
     unlabelled_classes: tuple[str, ...] = ()  # in "semi" mode, classes whose labels are never used (new categories)
     epochs: int = 30
     classes_per_batch: int = 10

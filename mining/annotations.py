@@ -7,6 +7,7 @@ relevance file is an evaluation set of query -> result judgements for the promot
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 from collections.abc import Iterable
@@ -49,10 +50,10 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def label_records(items: Iterable[CatalogItem], category: str, cluster: int) -> list[dict[str, Any]]:
-    """One labels-file record per accepted item."""
-    at = datetime.now(UTC).isoformat(timespec="seconds")
-    return [
-        {"item_id": item.id, "product_id": item.product_id, "category": category, "cluster": cluster, "at": at}
-        for item in items
-    ]
+def label_record(item: CatalogItem, category: str, cluster: int, photo: bytes | None) -> dict[str, Any]:
+    """The labels-file record of one accepted item (with its photo's SHA-256 when the photo is known)."""
+    record: dict[str, Any] = {"item_id": item.id, "product_id": item.product_id, "category": category,
+                              "cluster": cluster, "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+    if photo is not None:
+        record["photo_sha256"] = hashlib.sha256(photo).hexdigest()
+    return record

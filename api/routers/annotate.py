@@ -10,7 +10,7 @@ from api.deps import AnnotatorKeyDep, RuntimeDep
 from api.errors import InvalidField, ProposalsNotFound
 from api.runtime import Runtime
 from api.schemas import ClusterDecision, ClusterDecisionResult, RelevanceMark, error_responses
-from mining.annotations import append_jsonl, label_records, relabelled_message
+from mining.annotations import append_jsonl, label_record, relabelled_message
 
 router = APIRouter(prefix="/v1/annotate", tags=["annotate"])
 
@@ -38,10 +38,13 @@ def accept(runtime: Runtime, cluster: int, decision: ClusterDecision) -> Cluster
     kept = [item_id for item_id in decision.item_ids if item_id in set(members)]
     items = runtime.metadata().get(kept)
     category = str(decision.category)
+    records = []
     for item in items.values():
-        photo = runtime.photo_path(item.id)
-        runtime.publish(relabelled_message(item, category, photo.read_bytes() if photo else None))
-    recorded = append_jsonl(runtime.settings.labels_path, label_records(items.values(), category, cluster))
+        path = runtime.photo_path(item.id)
+        photo = path.read_bytes() if path else None
+        runtime.publish(relabelled_message(item, category, photo))
+        records.append(label_record(item, category, cluster, photo))
+    recorded = append_jsonl(runtime.settings.labels_path, records)
     return ClusterDecisionResult(cluster=cluster, action="accept", published=len(items), labels_recorded=recorded)
 
 

@@ -9,6 +9,7 @@ from embedder.config import ModelConfig, TrainConfig
 from embedder.data.dataset import LabelledImages
 from embedder.data.fashion_mnist import load_fashion_mnist
 from embedder.data.image_folder import load_image_folder
+from embedder.data.labels import read_labels, relabel
 from embedder.evaluation.metrics import retrieval_metrics
 from embedder.inference import Embedder
 from embedder.models import Generator
@@ -47,6 +48,9 @@ def load_training_data(model_config: ModelConfig, config: TrainConfig) -> tuple[
         return train.subset(config.limit), make_validator(held_out, None)
     root = Path(config.data_path)
     train = load_image_folder(root, model_config).subset(config.limit)
+    if config.labels_path:
+        train, changed = relabel(train, read_labels(config.labels_path))
+        logger.info("%s relabelled %d training images; classes %s", config.labels_path, changed, train.class_names)
     validation_root = root.parent / "validation"
     if validation_root.is_dir():
         return train, make_validator(load_image_folder(validation_root, model_config), train)
