@@ -251,3 +251,9 @@ def test_neither_photo_nor_words_is_a_clear_422(client: TestClient, request_kwar
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "invalid_field"
     assert "`q`" in response.json()["error"]["message"] and "image" in response.json()["error"]["message"]
+
+
+def test_the_openapi_document_says_the_photo_is_optional(client: TestClient) -> None:
+    body = client.get("/openapi.json").json()["paths"]["/v1/search"]["post"]["requestBody"]["content"]
+    assert "required" not in body["multipart/form-data"]["schema"]
+    assert {"image", "q"} <= set(body["multipart/form-data"]["schema"]["properties"])
