@@ -231,3 +231,33 @@ def list_topologies(nimbus: Nimbus = None, run_dir: RunDir = None) -> None:
         )
     if not state.topologies:
         typer.echo("no topologies")
+
+
+@topology_app.command("metrics")
+def serve_metrics(
+    metrics_dir: Annotated[Path, typer.Option(help="The topology's --metrics-dir (counters JSON files)")],
+    port: Annotated[int, typer.Option(help="Port of the Prometheus endpoint (/metrics)")] = 9108,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = LOOPBACK,
+    bootstrap_servers: Annotated[str | None, typer.Option(help="Kafka [env CBIR_INGEST_BOOTSTRAP_SERVERS]")] = None,
+    run_dir: RunDir = None,
+) -> None:
+    """Serve the topology's counters, stage latencies, consumer lag per partition and orphan counts to Prometheus."""
+    import time
+
+    from prometheus_client import start_http_server
+
+    from ingest.metrics_export import ingest_registry
+    from ingest.settings import get_ingest_settings
+
+    settings = get_ingest_settings()
+    stack = stack_settings_of(run_dir)
+    if bootstrap_servers is None:
+        env_set = "bootstrap_servers" in settings.model_fields_set
+        bootstrap_servers = (
+            settings.bootstrap_servers if env_set or not stack.ports_file.is_file() else stack.kafka_bootstrap()
+        )
+    registry = ingest_registry(metrics_dir, bootstrap_servers, settings.topic, settings.consumer_group)
+    start_http_server(port, addr=host, registry=registry)
+    typer.echo(f"serving ingest metrics on http://{host}:{port}/metrics (Ctrl-C stops)")
+    while True:
+        time.sleep(3600)
