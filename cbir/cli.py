@@ -13,6 +13,7 @@ from cbir.api_cli import api_app
 from cbir.dlq_cli import dlq_app
 from cbir.ingest_cli import publish, topology_app
 from cbir.init_cli import init_stores
+from cbir.reconcile_cli import reconcile
 from cbir.stack.settings import StackSettings
 from cbir.stack_cli import stack_app
 
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 app.command()(publish)
 app.command("init-stores")(init_stores)
+app.command()(reconcile)
 app.add_typer(topology_app, name="topology")
 app.add_typer(api_app, name="api")
 app.add_typer(dlq_app, name="dlq")
