@@ -14,6 +14,7 @@ from cbir.dlq_cli import dlq_app
 from cbir.ingest_cli import publish, topology_app
 from cbir.init_cli import init_stores
 from cbir.mine_cli import mine
+from cbir.reconcile_cli import reconcile
 from cbir.stack.settings import StackSettings
 from cbir.stack_cli import stack_app
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 app.command()(publish)
 app.command("init-stores")(init_stores)
+app.command()(reconcile)
 app.add_typer(topology_app, name="topology")
 app.add_typer(api_app, name="api")
 app.command()(mine)

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -14,6 +15,11 @@ from indexer.settings import IndexerSettings
 from indexer.vector_store import VectorIndexConfig, VectorStore
 
 logger = logging.getLogger(__name__)
+
+
+def _crawled(item: CatalogItem) -> datetime:
+    """When an item was crawled, to the second (the precision Solr stores)."""
+    return item.crawled_at.replace(microsecond=0)
 
 
 class CatalogIndex:
@@ -50,16 +56,22 @@ class CatalogIndex:
         )  # fmt: skip
         return cls(vectors, metadata, retry)
 
-    def upsert(self, items: Sequence[CatalogItem], vectors: NDArray[np.float32]) -> None:
-        """Write items and their (N, D) vectors to both stores, Milvus first.
+    def upsert(self, items: Sequence[CatalogItem], vectors: NDArray[np.float32]) -> list[str]:
+        """Write items and their (N, D) vectors to both stores, Milvus first; returns the ids skipped as stale.
 
-        If Solr refuses the batch, its ids are deleted from both stores (an older version of an item included)
-        and StoreRequestRejected is raised: a refused item is in neither store, and the caller dead-letters it.
-        If Solr is unreachable, IncompleteWrite: retry the batch (writes are idempotent).
+        An item older (crawled_at) than the stored version of its id, or than another of its id in the batch, is
+        skipped, so a late or replayed message cannot restore an old version. If Solr refuses the batch, its ids
+        are deleted from both stores and StoreRequestRejected is raised: a refused item is in neither store, and
+        the caller dead-letters it. If Solr is unreachable, IncompleteWrite: retry the batch (it is idempotent).
         """
         wrong_version = {item.model_version for item in items} - {self.vectors.model_version}
         if wrong_version:
             raise ValueError(f"items of model {sorted(wrong_version)} sent to the {self.vectors.model_version} index")
+        fresh = self._fresh_positions(items)
+        stale = [item.id for position, item in enumerate(items) if position not in fresh]
+        items, vectors = [items[p] for p in fresh], np.asarray(vectors)[fresh]
+        if not items:
+            return stale
         call_with_retry(lambda: self.vectors.upsert(items, vectors), self.retry, "Milvus upsert")
         try:
             call_with_retry(lambda: self.metadata.add(items), self.retry, "Solr add")
@@ -70,6 +82,16 @@ class CatalogIndex:
             raise IncompleteWrite(
                 f"{len(items)} items are in Milvus but not in Solr ({error}); retry the batch"
             ) from error
+        return stale
+
+    def _fresh_positions(self, items: Sequence[CatalogItem]) -> list[int]:
+        """Positions of the newest item of each id in the batch, unless Solr holds a newer version of it."""
+        stored = self.get([item.id for item in items])
+        newest: dict[str, int] = {}
+        for position, item in enumerate(items):
+            if item.id not in newest or _crawled(item) >= _crawled(items[newest[item.id]]):
+                newest[item.id] = position
+        return sorted(p for i, p in newest.items() if i not in stored or _crawled(items[p]) >= _crawled(stored[i]))
 
     def flush(self) -> None:
         """Make recent writes cheap to search (Milvus segment sealed) and visible to Solr queries."""

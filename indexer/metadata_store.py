@@ -143,6 +143,20 @@ class MetadataStore:
             found.update({doc["id"]: from_solr_document(doc) for doc in results.docs})
         return found
 
+    def all_ids(self, model_version: str | None = None, page_size: int = 1000) -> set[str]:
+        """The ids of every searchable item (of one model version if given), paged with a cursor."""
+        ids: set[str] = set()
+        cursor, previous = "*", ""
+        while cursor != previous:
+            search = partial(
+                self.solr.search, "*:*", fq=_version_filter(model_version), fl="id", sort="id asc",
+                rows=page_size, cursorMark=cursor,
+            )  # fmt: skip
+            results = self._call("search", search)
+            ids.update(doc["id"] for doc in results.docs)
+            previous, cursor = cursor, results.nextCursorMark
+        return ids
+
     def searchable_ids(self, ids: Sequence[str]) -> set[str]:
         """Those of ids that a search finds now (unlike get(), which also sees writes not yet searchable)."""
         found: set[str] = set()

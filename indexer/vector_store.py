@@ -222,6 +222,19 @@ class VectorStore:
         description = self._call("describe_collection", lambda: self.client.describe_collection(name))
         return any(f["name"] == "product_id" for f in description["fields"])
 
+    def all_ids(self, page_size: int = 1000) -> set[str]:
+        """The ids of every item in the collection (paged through a query iterator)."""
+
+        def read() -> set[str]:
+            pages = self.client.query_iterator(self.collection, batch_size=page_size, output_fields=["id"])
+            ids: set[str] = set()
+            while rows := pages.next():
+                ids.update(row["id"] for row in rows)
+            pages.close()
+            return ids
+
+        return self._call("query_iterator", read)
+
     def get_vectors(self, ids: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         """The stored vectors of the ids that exist, by id."""
         found: dict[str, NDArray[np.float32]] = {}

@@ -1,8 +1,11 @@
+from datetime import UTC, datetime
+
+import numpy as np
 import pysolr
 import pytest
 
 from indexer.catalog_index import CatalogIndex
-from indexer.errors import DimensionMismatch, IncompleteWrite, StoreRequestRejected
+from indexer.errors import DimensionMismatch, StoreRequestRejected, StoreUnavailable
 from indexer.metadata_store import MetadataStore
 from indexer.retry import RetryPolicy
 from indexer.vector_store import STRING_FIELDS, VectorStore
@@ -25,13 +28,14 @@ def test_a_write_reaches_both_stores(vector_store: VectorStore, metadata_store: 
     assert vector_store.count() == metadata_store.count() == 19
 
 
-def test_solr_down_reports_an_incomplete_write_that_can_be_retried(
+def test_solr_down_writes_nothing_and_the_batch_can_be_retried(
     vector_store: VectorStore, metadata_store: MetadataStore, make_item, dead_port: int
 ) -> None:
     down = MetadataStore(pysolr.Solr(f"http://127.0.0.1:{dead_port}/solr/catalog", timeout=2))
     items, vectors = [make_item(n) for n in range(3)], unit_vectors(3)
-    with pytest.raises(IncompleteWrite, match="3 items are in Milvus but not in Solr"):
+    with pytest.raises(StoreUnavailable, match="Solr get"):  # the stored versions are read first
         CatalogIndex(vector_store, down, FAST).upsert(items, vectors)
+    assert vector_store.count() == 0
     CatalogIndex(vector_store, metadata_store, FAST).upsert(items, vectors)
     assert set(metadata_store.get([item.id for item in items])) == {item.id for item in items}
     assert vector_store.count() == 3
@@ -112,3 +116,16 @@ def test_a_batch_solr_refuses_is_left_in_neither_store(
         index.upsert([make_item(0), refused], unit_vectors(2))
     index.flush()
     assert vector_store.count() == metadata_store.count() == 0
+
+
+def test_a_late_upsert_of_an_older_crawl_does_not_restore_the_old_version(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    index = CatalogIndex(vector_store, metadata_store, FAST)
+    newer = make_item(0, price=20.0, crawled_at=datetime(2026, 3, 1, tzinfo=UTC))
+    older = make_item(0, price=10.0, crawled_at=datetime(2026, 2, 1, tzinfo=UTC))
+    assert index.upsert([newer, older], unit_vectors(2)) == [older.id]  # in one batch: the newest wins
+    assert index.upsert([older], unit_vectors(1, seed=1)) == [older.id]  # later: the stored one is newer
+    assert index.get([newer.id])[newer.id].price == 20.0
+    np.testing.assert_allclose(vector_store.get_vectors([newer.id])[newer.id], unit_vectors(2)[0], atol=1e-6)
+    assert index.upsert([newer], unit_vectors(1, seed=2)) == []  # the same crawl again is written (idempotent)
