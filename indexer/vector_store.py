@@ -224,16 +224,7 @@ class VectorStore:
 
     def all_ids(self, page_size: int = 1000) -> set[str]:
         """The ids of every item in the collection (paged through a query iterator)."""
-
-        def read() -> set[str]:
-            pages = self.client.query_iterator(self.collection, batch_size=page_size, output_fields=["id"])
-            ids: set[str] = set()
-            while rows := pages.next():
-                ids.update(row["id"] for row in rows)
-            pages.close()
-            return ids
-
-        return self._call("query_iterator", read)
+        return {row["id"] for rows in self.scan([], page_size) for row in rows}
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         """The stored vectors of the ids that exist, by id."""
