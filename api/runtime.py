@@ -86,7 +86,9 @@ class Runtime:
     @classmethod
     def open(cls, settings: ApiSettings, metrics: ApiMetrics) -> "Runtime":
         """Load the model (once) and try the stores; a store that is down now is connected on first use."""
-        embedder = Embedder.load(settings.model_path, batch_size=8, threads=settings.torch_threads)
+        embedder = Embedder.load(
+            settings.model_path, batch_size=8, threads=settings.torch_threads, device=settings.embed_device
+        )
         runtime = cls(settings, embedder, metrics)
         runtime.embedder.embed_pixels(np.zeros((1, *runtime.pixel_shape()), dtype=np.uint8))  # warm up torch
         for connect in (runtime.vectors, runtime.metadata):

@@ -47,6 +47,7 @@ class ApiSettings(BaseSettings):
     relevance_path: Path = Path("run/mining/relevance.jsonl")  # query -> result judgements, an evaluation set
     embed_workers: int = Field(default=2, ge=1, description="threads that decode and embed query images")
     torch_threads: int = Field(default=1, ge=1, description="torch threads per embedding")
+    embed_device: str = Field(default="cpu", description="where query photos are embedded: cpu, cuda or auto")
 
     @model_validator(mode="after")
     def _k_bounds(self) -> "ApiSettings":

@@ -32,6 +32,7 @@ class IngestSettings(BaseSettings):
     embed_batch_size: int = Field(default=32, ge=1)
     index_batch_size: int = Field(default=64, ge=1)
     torch_threads: int = Field(default=1, ge=1)
+    embed_device: str = Field(default="cpu", description="where the embed bolt runs the model: cpu, cuda or auto")
     max_replays: int = Field(default=3, ge=0, description="failures (or timeouts) of one message before the DLQ")
     retry_backoff_s: float = Field(default=1.0, ge=0, description="wait before a replay, doubled at each failure")
     commit_interval_s: float = Field(default=1.0, ge=0)

@@ -23,7 +23,9 @@ class EmbedBolt(BatchBolt):
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         super().initialize(storm_conf, context)
         self.settings, _, self.counters = component_setup(storm_conf, context)
-        self.embedder = Embedder.load(self.settings.model_path, threads=self.settings.torch_threads)
+        self.embedder = Embedder.load(
+            self.settings.model_path, threads=self.settings.torch_threads, device=self.settings.embed_device
+        )
         self.batch_size = self.settings.embed_batch_size
 
     def process_batch(self, batch: list[Tuple]) -> None:
