@@ -17,6 +17,6 @@ def test_the_embedder_runs_on_the_configured_device(api_settings: ApiSettings) -
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU: cuda is available")
 def test_asking_for_a_missing_gpu_fails_at_start_up(api_settings: ApiSettings) -> None:
-    with pytest.raises(DeviceUnavailableError, match="no CUDA GPU"):
-        with TestClient(create_app(api_settings.model_copy(update={"embed_device": "cuda"}))):
-            pass
+    app = create_app(api_settings.model_copy(update={"embed_device": "cuda"}))
+    with pytest.raises(DeviceUnavailableError, match="no CUDA GPU"), TestClient(app):
+        pass
