@@ -23,6 +23,7 @@ from kafka.producer.future import RecordMetadata
 from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 
+from api.batching import MicroBatcher
 from api.metrics import ApiMetrics
 from api.settings import ApiSettings
 from embedder import Embedder
@@ -70,6 +71,10 @@ class Runtime:
         self.metrics = metrics
         self.model_version = settings.collection_version or embedder.version
         self.executor = ThreadPoolExecutor(settings.embed_workers, thread_name_prefix="embed")
+        self.forward: MicroBatcher[NDArray[np.uint8], NDArray[np.float32]] = MicroBatcher(
+            self._forward_pass, self.executor, max_batch=settings.embed_max_batch,
+            max_wait_s=settings.embed_max_wait_ms / 1000, max_in_flight=settings.embed_workers,
+        )  # fmt: skip
         self.http = httpx.Client(headers={"User-Agent": "cbir-fashion-api"})
         self.fetch_policy = FetchPolicy.of(
             settings.image_fetch_timeout_s, settings.max_upload_bytes, settings.image_fetch_allowed_networks
@@ -86,7 +91,9 @@ class Runtime:
     @classmethod
     def open(cls, settings: ApiSettings, metrics: ApiMetrics) -> "Runtime":
         """Load the model (once) and try the stores; a store that is down now is connected on first use."""
-        embedder = Embedder.load(settings.model_path, batch_size=8, threads=settings.torch_threads)
+        embedder = Embedder.load(
+            settings.model_path, batch_size=settings.embed_max_batch, threads=settings.torch_threads
+        )
         runtime = cls(settings, embedder, metrics)
         runtime.embedder.embed_pixels(np.zeros((1, *runtime.pixel_shape()), dtype=np.uint8))  # warm up torch
         for connect in (runtime.vectors, runtime.metadata):
@@ -149,19 +156,23 @@ class Runtime:
 
     # --- query images ------------------------------------------------------------------------------------
 
+    def _forward_pass(self, images: list[NDArray[np.uint8]]) -> list[NDArray[np.float32]]:
+        """One forward pass over decoded query images (each (C, H, W) uint8): one (D,) unit vector each."""
+        return list(self.embedder.embed_pixels(np.stack(images)))
+
     async def embed(self, image: bytes, timings: Timings) -> NDArray[np.float32]:
-        """Decode, resize and embed one query image in the embedding pool: (D,) unit vector."""
+        """Decode and resize one query image in the embedding pool, then embed it in a micro-batch: (D,)."""
 
-        def work() -> tuple[NDArray[np.float32], float, float]:
+        def decode() -> tuple[NDArray[np.uint8], float]:
             started = time.perf_counter()
-            pixels = self.embedder.pixels([image])  # (1, C, H, W) uint8: decoded at reduced scale, resized once
-            decoded = time.perf_counter()
-            vector = self.embedder.embed_pixels(pixels)[0]  # (D,)
-            return vector, decoded - started, time.perf_counter() - decoded
+            pixels = self.embedder.pixels([image])[0]  # (C, H, W) uint8: decoded at reduced scale, resized once
+            return pixels, time.perf_counter() - started
 
-        vector, decode_s, embed_s = await asyncio.get_running_loop().run_in_executor(self.executor, work)
+        pixels, decode_s = await asyncio.get_running_loop().run_in_executor(self.executor, decode)
         timings.add("decode", decode_s)
-        timings.add("embed", embed_s)
+        started = time.perf_counter()
+        vector = await self.forward.submit(pixels)  # (D,); shares a forward pass with concurrent queries
+        timings.add("embed", time.perf_counter() - started)
         return vector
 
     async def fetch(self, url: str, timings: Timings) -> bytes:
