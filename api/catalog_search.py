@@ -85,9 +85,7 @@ async def _rankings(
     runtime: Runtime, vector: NDArray[np.float32], page: PageRequest, limit: int, timings: Timings
 ) -> tuple[list[VectorHit], list[CatalogItem]]:
     """The Milvus ranking and, with text, Solr's ranking (both at once, in the thread pool)."""
-    milvus = runtime.call_store(
-        "milvus", "search", lambda: runtime.vectors().search(vector, limit, page.search_filter), timings
-    )
+    milvus = runtime.search_vectors(vector, limit, page.search_filter, timings)  # micro-batched
     if page.text is None:
         return await milvus, []
     solr = runtime.call_store(

@@ -46,6 +46,10 @@ class ApiSettings(BaseSettings):
     # queries share one forward pass of at most embed_max_batch images, gathered for at most embed_max_wait_ms.
     embed_max_batch: int = Field(default=16, ge=1, description="query images per batched forward pass")
     embed_max_wait_ms: float = Field(default=2.0, ge=0, description="longest wait for a batch to fill")
+    # The same for Milvus searches of the same k and filter: one search call for up to search_max_batch queries.
+    search_max_batch: int = Field(default=16, ge=1, description="query vectors per batched Milvus search")
+    search_max_wait_ms: float = Field(default=2.0, ge=0, description="longest wait for a search batch to fill")
+    search_max_in_flight: int = Field(default=2, ge=1, description="Milvus search calls at once per k and filter")
 
     @model_validator(mode="after")
     def _k_bounds(self) -> "ApiSettings":
