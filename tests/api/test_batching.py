@@ -11,9 +11,13 @@ import numpy as np
 import pytest
 
 from api.batching import MicroBatcher
+from api.metrics import ApiMetrics
+from api.runtime import Runtime, Timings
+from api.settings import ApiSettings
 from embedder import Embedder
 from indexer.item import CatalogItem, item_id_for_image
 from indexer.vector_store import VectorStore
+from tests.api.conftest import ApiCatalog
 from tests.indexer.conftest import DIM, unit_vectors
 from tests.synthetic import COLOURS, coloured_image
 
@@ -165,3 +169,29 @@ def test_batched_milvus_search_matches_single_searches(vector_store: VectorStore
     single = [[hit.id for hit in vector_store.search(query, k=5)] for query in queries]
     assert max(batcher.batch_sizes) > 1
     assert batched == single
+
+
+@pytest.mark.integration
+def test_concurrent_api_searches_share_embedding_and_milvus_calls(
+    api_settings: ApiSettings, api_catalog: ApiCatalog
+) -> None:
+    """The runtime's query path: concurrent photos share forward passes and Milvus calls, each result its own."""
+    runtime = Runtime.open(api_settings, ApiMetrics())
+    photos = list(api_catalog.photos.values())[:12]
+
+    async def one(photo: bytes) -> list[str]:
+        vector = await runtime.embed(photo, Timings())
+        return [hit.id for hit in await runtime.search_vectors(vector, 5, None, Timings())]
+
+    async def run() -> list[list[str]]:
+        return list(await asyncio.gather(*(one(photo) for photo in photos)))
+
+    try:
+        together = asyncio.run(run())
+        apart = [asyncio.run(one(photo)) for photo in photos]
+        search_sizes = [size for batcher in runtime._searches.values() for size in batcher.batch_sizes]
+    finally:
+        runtime.close()
+    assert together == apart
+    assert max(runtime.forward.batch_sizes) > 1 and max(search_sizes) > 1
+    assert [ids[0] for ids in together] == [item_id_for_image(photo) for photo in photos]  # each finds itself
