@@ -96,9 +96,7 @@ async def _rankings(
     """Milvus's ranking and, with text, Solr's (both at once, in the thread pool); no vector: Solr's, limit deep."""
     if vector is None:
         return [], await _text_ranking(runtime, page, limit, timings)
-    milvus = runtime.call_store(
-        "milvus", "search", lambda: runtime.vectors().search(vector, limit, page.search_filter), timings
-    )
+    milvus = runtime.search_vectors(vector, limit, page.search_filter, timings)  # micro-batched
     if page.text is None:
         return await milvus, []
     solr = _text_ranking(runtime, page, runtime.settings.text_candidates, timings)

@@ -22,7 +22,7 @@ class ApiSettings(BaseSettings):
     solr_core_url: str = "http://127.0.0.1:8983/solr/catalog"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic: str = "images"
-    index_search_params: dict[str, Any] = {"ef": 64}
+    index_search_params: dict[str, Any] = {}
     metric_type: str = "COSINE"
     store_timeout_s: float = Field(default=5.0, gt=0)
     # Keys that may publish items (POST /v1/items); none means publishing is refused for everyone.
@@ -48,6 +48,14 @@ class ApiSettings(BaseSettings):
     embed_workers: int = Field(default=2, ge=1, description="threads that decode and embed query images")
     torch_threads: int = Field(default=1, ge=1, description="torch threads per embedding")
     embed_device: str = Field(default="cpu", description="where query photos are embedded: cpu, cuda or auto")
+    # Dynamic micro-batching of the forward pass (api/batching.py): a lone query runs at once; under load, queued
+    # queries share one forward pass of at most embed_max_batch images, gathered for at most embed_max_wait_ms.
+    embed_max_batch: int = Field(default=16, ge=1, description="query images per batched forward pass")
+    embed_max_wait_ms: float = Field(default=2.0, ge=0, description="longest wait for a batch to fill")
+    # The same for Milvus searches of the same k and filter: one search call for up to search_max_batch queries.
+    search_max_batch: int = Field(default=16, ge=1, description="query vectors per batched Milvus search")
+    search_max_wait_ms: float = Field(default=2.0, ge=0, description="longest wait for a search batch to fill")
+    search_max_in_flight: int = Field(default=2, ge=1, description="Milvus search calls at once per k and filter")
 
     @model_validator(mode="after")
     def _k_bounds(self) -> "ApiSettings":

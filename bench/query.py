@@ -24,13 +24,16 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+from numpy.typing import NDArray
 from tqdm import tqdm
 
+from bench.query_report import write_charts, write_markdown
 from bench.stores import CATEGORIES, synthetic_catalog, wait_until_settled
 from cbir.indexer_connection import indexer_settings
 from cbir.stack.process import free_port
@@ -46,11 +49,24 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "filtered": {"category": CATEGORIES[0], "price_max": "150", "in_stock": "true"},
 }
 STAGES = ("decode", "embed", "milvus-search", "solr-get", "serialise")
+RECALL_K = 10
+RECALL_QUERIES = 100
 LOAD_BATCH = 2048
 _TIMING = re.compile(r"([\w-]+);dur=([\d.]+)")
 
 
-def fill(settings: Any, size: int, dim: int) -> tuple[str, CatalogIndex]:
+@dataclass(frozen=True)
+class Catalog:
+    """A filled bench collection and what exact search needs: its items' ids, vectors and filter matches."""
+
+    version: str
+    index: CatalogIndex
+    ids: NDArray[np.str_]
+    vectors: NDArray[np.float32]
+    matches: dict[str, NDArray[np.bool_]]  # scenario -> which items pass its filter
+
+
+def fill(settings: Any, size: int, dim: int) -> Catalog:
     """A collection of size synthetic items (vectors + Solr documents) under its own model version."""
     version = f"bench-query-{size}"
     items, vectors = synthetic_catalog(size, dim, seed=size)
@@ -66,13 +82,37 @@ def fill(settings: Any, size: int, dim: int) -> tuple[str, CatalogIndex]:
     selective = SearchFilter(category=[CATEGORIES[0]], price_max=150.0, in_stock=True)
     settled = wait_until_settled(lambda: store.search(probe, 20, selective))
     print(f"{size} items in {store.collection}; search latency settled after {settled:.0f} s", flush=True)
-    return version, index
+    filtered = np.array([item.category == CATEGORIES[0] and item.price <= 150 and item.in_stock for item in items])
+    matches = {"plain": np.ones(size, dtype=bool), "filtered": filtered}
+    return Catalog(version, index, np.array([item.id for item in items]), vectors, matches)
+
+
+def exact_top(queries: NDArray[np.float32], catalog: Catalog, scenario: str, k: int = RECALL_K) -> list[set[str]]:
+    """The ids of the k most cosine-similar matching items of each query, by brute force in numpy."""
+    mask = catalog.matches[scenario]
+    ids, vectors = catalog.ids[mask], catalog.vectors[mask]
+    scores = queries @ vectors.T  # (Q, N): rows are unit vectors, so cosine
+    top = np.argsort(-scores, axis=1)[:, :k]
+    return [set(ids[row]) for row in top]
+
+
+def recall_at_k(url: str, photos: list[bytes], exact: list[set[str]], fields: dict[str, Any]) -> float:
+    """Mean share of the exact top-k that the API's top-k holds, over the same query photos."""
+    found = []
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for photo, truth in zip(photos, exact, strict=True):
+            response = http.post("/v1/search", files={"image": ("q.jpg", photo, "image/jpeg")},
+                                 data={"k": str(RECALL_K), **fields})  # fmt: skip
+            response.raise_for_status()
+            hits = {hit["id"] for hit in response.json()["hits"]}
+            found.append(len(hits & truth) / max(len(truth), 1))
+    return round(float(np.mean(found)), 4)
 
 
 class ApiProcess:
     """The API in a subprocess (so the load generator does not share its interpreter)."""
 
-    def __init__(self, model: Path, version: str, settings: Any, kafka: str) -> None:
+    def __init__(self, model: Path, version: str, settings: Any, kafka: str, workers: int = 1) -> None:
         self.port = free_port()
         env = {
             **os.environ,
@@ -83,7 +123,8 @@ class ApiProcess:
             "CBIR_API_KAFKA_BOOTSTRAP_SERVERS": kafka,
         }
         command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+                   "--port", str(self.port), "--log-level", "warning", "--no-access-log",
+                   "--workers", str(workers)]  # fmt: skip
         self.process = subprocess.Popen(command, env=env)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 120
@@ -164,11 +205,12 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     header = (
         f"{'items':>7} {'scenario':<9} {'clients':>7} {'req/s':>7} {'p50':>7} {'p95':>7} {'p99':>7}  stage means (ms)"
     )
-    print(header)
+    print(header.replace("  stage", f" {'recall':>7}  stage"))
     for row in rows:
         means = " ".join(f"{stage}={row['stage_mean_ms'].get(stage, 0):.1f}" for stage in (*STAGES, "http"))
+        recall = row[f"recall_at_{RECALL_K}"]
         print(f"{row['items']:>7} {row['scenario']:<9} {row['clients']:>7} {row['throughput_rps']:>7} "
-              f"{row['p50_ms']:>7} {row['p95_ms']:>7} {row['p99_ms']:>7}  {means}")  # fmt: skip
+              f"{row['p50_ms']:>7} {row['p95_ms']:>7} {row['p99_ms']:>7} {recall:>7}  {means}")  # fmt: skip
 
 
 def main() -> None:
@@ -177,6 +219,7 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, default=Path("../shared/datasets/clothing-small/test"))
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--uvicorn-workers", type=int, default=1, help="API processes (uvicorn --workers)")
     parser.add_argument("--seconds", type=float, default=15.0, help="per concurrency level and scenario")
     parser.add_argument("--run-dir", type=Path, default=None, help="run folder of `cbir stack up` (default: run)")
     parser.add_argument("--keep", action="store_true", help="keep the bench collections and documents")
@@ -186,26 +229,34 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/bench-query.json"))
     args = parser.parse_args()
 
+    load_at_start = os.getloadavg()
     embedder = Embedder.load(args.model)
     settings = indexer_settings(run_dir=args.run_dir)
     stack = stack_settings_of(args.run_dir)
     photos = [path.read_bytes() for path in sorted(args.queries.rglob("*.jpg"))]
+    recall_photos = photos[:RECALL_QUERIES]
+    query_vectors = embedder.embed(recall_photos)  # (Q, D): what the API computes for the same photos
     rows: list[dict[str, Any]] = []
     for size in (int(s) for s in args.sizes.split(",")):
-        version, index = fill(settings, size, embedder.dim)
-        api = ApiProcess(args.model.resolve(), version, settings, stack.kafka_bootstrap())
+        catalog = fill(settings, size, embedder.dim)
+        api = ApiProcess(args.model.resolve(), catalog.version, settings, stack.kafka_bootstrap(), args.uvicorn_workers)
         try:
             warm_up(api.url, photos)
             for scenario, fields in SCENARIOS.items():
+                exact = exact_top(query_vectors, catalog, scenario)
+                recall = recall_at_k(api.url, recall_photos, exact, fields)
                 for clients in (int(c) for c in args.clients.split(",")):
-                    row = {"items": size, "scenario": scenario, **drive(api.url, photos, clients, args.seconds, fields)}
+                    load_before = os.getloadavg()[0]
+                    measured = drive(api.url, photos, clients, args.seconds, fields)
+                    load = {"load_1min_before": round(load_before, 2), "load_1min_after": round(os.getloadavg()[0], 2)}
+                    row = {"items": size, "scenario": scenario, **measured, f"recall_at_{RECALL_K}": recall, **load}
                     rows.append(row)
                     print_table([row])
         finally:
             api.stop()
             if not args.keep:
-                index.vectors.drop()
-                index.metadata.solr.delete(q=f'model_version:"{version}"', commit=True)
+                catalog.index.vectors.drop()
+                catalog.index.metadata.solr.delete(q=f'model_version:"{catalog.version}"', commit=True)
     report = {
         "command": " ".join(["python -m bench.query", *sys.argv[1:]]),
         "model": str(args.model),
@@ -217,13 +268,19 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
         "seconds_per_level": args.seconds,
+        "uvicorn_workers": args.uvicorn_workers,
         "k": 20,
+        "recall": f"recall@{RECALL_K} of the API's top {RECALL_K} against numpy's exact top {RECALL_K} (cosine, same "
+        f"filter) over {len(recall_photos)} query photos, measured once per size and scenario",
+        "load_average_at_start": load_at_start,
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
+    charts = write_charts(report, args.out)
+    write_markdown(report, args.out.with_suffix(".md"), charts)
     print_table(rows)
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out}, {args.out.with_suffix('.md')} and {', '.join(str(chart) for chart in charts)}")
 
 
 if __name__ == "__main__":

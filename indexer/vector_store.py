@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import re
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,10 +33,10 @@ _TRANSIENT_CODES = {2, 8}
 class VectorIndexConfig:
     """The ANN index of a collection and the parameters searches use with it."""
 
-    index_type: str = "HNSW"
+    index_type: str = "FLAT"
     metric_type: str = "COSINE"
-    build_params: dict[str, Any] = field(default_factory=lambda: {"M": 16, "efConstruction": 200})
-    search_params: dict[str, Any] = field(default_factory=lambda: {"ef": 64})
+    build_params: dict[str, Any] = field(default_factory=dict)
+    search_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ class VectorStore:
     def connect(cls, uri: str, model_version: str, dim: int, timeout_s: float = 10.0, **kwargs: Any) -> "VectorStore":
         """Connect to Milvus at uri and make sure the collection exists and is loaded."""
         try:
-            client = MilvusClient(uri=uri, timeout=timeout_s)
+            # a connection of its own: pymilvus 2.5 shares one per URI, which any client's close() ends
+            client = MilvusClient(uri=uri, timeout=timeout_s, alias=f"vector-store-{uuid.uuid4().hex}")
         except MilvusException as error:
             raise StoreUnavailable(f"Milvus at {uri} is unreachable: {error.message}") from error
         store = cls(client, model_version, dim, **kwargs)

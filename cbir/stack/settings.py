@@ -23,8 +23,6 @@ class StackSettings(BaseSettings):
     solr_port: int = Field(default=8983, ge=1, le=65535)
     milvus_port: int = Field(default=19530, ge=1, le=65535)
     solr_core: str = "catalog"
-    # milvus-lite keeps unflushed rows in a memtable that every search scans; a small one bounds that cost.
-    milvus_memtable_limit_mb: int = Field(default=16, ge=1)
     java: str = "java"
     mvn: str = "mvn"
     # Small heaps and C1 only: quick start and little CPU, which suits tests and a laptop.

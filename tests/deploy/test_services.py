@@ -14,12 +14,13 @@ def test_kafka_listens_on_loopback_only(tmp_path: Path) -> None:
     assert not re.search(r"0\.0\.0\.0|localhost", text)
 
 
-def test_milvus_binds_loopback_with_a_bounded_memtable(tmp_path: Path) -> None:
-    service = MilvusService(StackSettings(run_dir=tmp_path, milvus_port=4321, milvus_memtable_limit_mb=8))
-    argv = service.argv()
-    assert argv[argv.index("--host") + 1] == "127.0.0.1"
-    assert argv[argv.index("--port") + 1] == "4321"
-    assert service.env() == {"MILVUS_LITE_MEMTABLE_MEMORY_LIMIT_BYTES": str(8 * 1024 * 1024)}
+def test_milvus_serves_one_db_file_on_loopback_only(tmp_path: Path) -> None:
+    service = MilvusService(StackSettings(run_dir=tmp_path, milvus_port=4321))
+    binary, db_file, address, _level = service.argv()
+    assert Path(binary).name == "milvus" and Path(binary).is_file()
+    assert db_file == str(tmp_path / "milvus" / "data" / "catalog.db")
+    assert address == "127.0.0.1:4321"
+    assert service.env() == {"LD_LIBRARY_PATH": str(Path(binary).parent)}
 
 
 def test_cluster_ids_look_like_kafka_storage_random_uuid() -> None:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cbir.stack.errors import PortInUse, ServiceStartFailed
 from cbir.stack.launcher import Stack
-from cbir.stack.process import PidFile, ProcessRecord, port_accepts, port_is_free, spawn
+from cbir.stack.process import PidFile, ProcessRecord, port_accepts, port_is_free, session_members, spawn
 from cbir.stack.settings import LOOPBACK, StackSettings
 from cbir.stack_cli import stack_app
 from tests.integration_fixtures import free_ports
@@ -123,4 +123,28 @@ def test_a_service_that_cannot_start_leaves_nothing_running(jvm_deps: StackSetti
     deadline = time.monotonic() + 10
     while not (port_is_free(LOOPBACK, milvus_port) and port_is_free(LOOPBACK, solr_port)):
         assert time.monotonic() < deadline, "a stopped service still holds its port"
+        time.sleep(0.2)
+
+
+def test_milvus_serves_on_loopback_only_and_leaves_nothing_after_down(
+    stack_settings: StackSettings, tmp_path: Path
+) -> None:
+    """milvus-lite's server: the recorded PID is the server itself, bound to 127.0.0.1; down ends its session."""
+    (milvus_port,) = free_ports(1)
+    stack = Stack(stack_settings.model_copy(update={"run_dir": tmp_path, "milvus_port": milvus_port}))
+    stack.services = [service for service in stack.services if service.name == "milvus"]
+    stack.up()
+    try:
+        record = PidFile(tmp_path, "milvus").read()
+        assert record is not None and Path(record.argv[0]).name == "milvus"
+        listening = Path("/proc/net/tcp6").read_text() + Path("/proc/net/tcp").read_text()
+        local = [line.split()[1] for line in listening.splitlines()[1:] if line.split()[3] == "0A"]  # LISTEN
+        ours = [address for address in local if address.endswith(f":{milvus_port:04X}")]
+        assert ours and all(a.startswith(("0100007F:", "0000000000000000FFFF00000100007F:")) for a in ours)
+    finally:
+        stack.down()
+    assert not session_members(record.pid)
+    deadline = time.monotonic() + 10
+    while not port_is_free(LOOPBACK, milvus_port):
+        assert time.monotonic() < deadline, "the stopped Milvus still holds its port"
         time.sleep(0.2)
