@@ -32,12 +32,12 @@ from indexer.vector_store import VectorIndexConfig, VectorStore
 from ingest.fetch import FetchPolicy, fetch_client, fetch_image
 from ingest.message import UpsertMessage
 from ingest.publisher import CatalogPublisher
+from ingest.topics import MAX_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # the producer's max_request_size: larger messages are refused with 413
 
 
 @dataclass
@@ -175,21 +175,33 @@ class Runtime:
     # --- publishing --------------------------------------------------------------------------------------
 
     def publish(self, message: UpsertMessage) -> RecordMetadata:
-        """Publish one message and wait until Kafka confirms it (serialised: publishing is a low-rate path)."""
+        """Publish one message and wait until Kafka confirms it (serialised: publishing is a low-rate path).
+
+        After a failure the producer is replaced: kafka-python's idempotent producer stays broken after some broker
+        errors, and its pending messages must not be reported to the next client.
+        """
         with self._publish_lock:
-            if self._publisher is None:
-                with self.metrics.store_call("kafka", "connect"):
-                    timeout_ms = int(self.settings.store_timeout_s * 1000)
-                    self._publisher = CatalogPublisher(
-                        self.settings.kafka_bootstrap_servers, topic=self.settings.kafka_topic, linger_ms=0,
-                        max_request_size=MAX_MESSAGE_BYTES,
-                        # a down broker gives a 503 within the store timeout, not a 30-60 s hang
-                        request_timeout_ms=timeout_ms, max_block_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms,
-                    )  # fmt: skip
-            with self.metrics.store_call("kafka", "publish"):
-                future = self._publisher.publish(message)
-                self._publisher.flush(timeout_s=self.settings.store_timeout_s)
-            return future.get(timeout=0)
+            publisher = self._publisher or self._open_publisher()
+            self._publisher = publisher
+            try:
+                with self.metrics.store_call("kafka", "publish"):
+                    future = publisher.publish(message)
+                    publisher.flush(timeout_s=self.settings.store_timeout_s)
+                return future.get(timeout=0)
+            except Exception:
+                self._publisher = None
+                publisher.close(timeout_s=0)
+                raise
+
+    def _open_publisher(self) -> CatalogPublisher:
+        """A producer that fails within the store timeout when the broker is down, not after a 30-60 s hang."""
+        with self.metrics.store_call("kafka", "connect"):
+            timeout_ms = int(self.settings.store_timeout_s * 1000)
+            return CatalogPublisher(
+                self.settings.kafka_bootstrap_servers, topic=self.settings.kafka_topic, linger_ms=0,
+                max_request_size=MAX_MESSAGE_BYTES,
+                request_timeout_ms=timeout_ms, max_block_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms,
+            )  # fmt: skip
 
     # --- local photos ------------------------------------------------------------------------------------
 

@@ -11,9 +11,10 @@ from api.cursor import decode_cursor, query_fingerprint
 from api.deps import ApiKeyDep, RuntimeDep
 from api.errors import ItemNotFound, PayloadTooLarge
 from api.routers.search import filter_key, page_size, search_filter_of, timed_json
-from api.runtime import MAX_MESSAGE_BYTES, Timings
+from api.runtime import Timings
 from api.schemas import Item, ItemId, PublishAccepted, SearchResponse, SimilarQuery, error_responses
 from ingest.message import UpsertMessage, encode_message
+from ingest.topics import MAX_MESSAGE_BYTES
 
 router = APIRouter(prefix="/v1/items", tags=["items"])
 
