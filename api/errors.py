@@ -47,3 +47,19 @@ class WrongApiKey(ApiError):
 
 class PublishUnavailable(ApiError):
     """Kafka did not accept the message (unreachable, or delivery not confirmed)."""
+
+
+class RetryLater(ApiError):
+    """The request was refused for now; it may be sent again after retry_after_s seconds."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class Overloaded(RetryLater):
+    """A work pool (image fetches, embeddings) is full: the request is shed rather than queued without limit."""
+
+
+class RateLimited(RetryLater):
+    """The client sent more requests than its rate limit allows."""

@@ -1,18 +1,19 @@
 """What the app opens once at start-up and shares between requests: the model, its threads, the store clients.
 
 Concurrency model: one event loop (uvicorn) accepts and parses requests; decoding and embedding (CPU-bound
-torch) run in a bounded thread pool of `embed_workers` threads, so at most that many images are in the model
-at once and the loop stays responsive; blocking store calls (pymilvus, pysolr, kafka-python) run in the
-loop's default thread pool. The clients are thread-safe and are built once, on first use, then reused.
+torch) run in a pool of `embed_workers` threads, so at most that many images are in the model at once and the
+loop stays responsive; image_url fetches run in a pool of their own (`fetch_workers`), so slow image servers
+cannot starve anything else; both pools queue a bounded number of calls and shed the rest with 503 +
+Retry-After (api/load_shedding.py). Blocking store calls (pymilvus, pysolr, kafka-python) run in the loop's
+default thread pool, each bounded by the store timeout. The clients are thread-safe and are built once, on
+first use, then reused.
 """
 
-import asyncio
 import logging
 import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -22,6 +23,7 @@ from kafka.producer.future import RecordMetadata
 from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 
+from api.load_shedding import BoundedPool
 from api.metrics import ApiMetrics
 from api.settings import ApiSettings
 from embedder import Embedder
@@ -61,15 +63,21 @@ def photo_index(folder: Path) -> dict[str, Path]:
 
 
 class Runtime:
-    """The embedder, its executor, and lazily connected store clients (reconnected after a failure)."""
+    """The embedder, its work pools, and lazily connected store clients (reconnected after a failure)."""
 
     def __init__(self, settings: ApiSettings, embedder: Embedder, metrics: ApiMetrics) -> None:
         self.settings = settings
         self.embedder = embedder
         self.metrics = metrics
         self.model_version = settings.collection_version or embedder.version
-        self.executor = ThreadPoolExecutor(settings.embed_workers, thread_name_prefix="embed")
-        self.http = fetch_client("cbir-fashion-api")
+        retry_after = settings.retry_after_s
+        self.embed_pool = BoundedPool(
+            "embed", settings.embed_workers, settings.embed_queue, retry_after, metrics.shed.labels("embed")
+        )
+        self.fetch_pool = BoundedPool(
+            "fetch", settings.fetch_workers, settings.fetch_queue, retry_after, metrics.shed.labels("fetch")
+        )
+        self.http = fetch_client("cbir-fashion-api", max_connections=settings.fetch_workers)
         self.fetch_policy = FetchPolicy.of(
             settings.image_fetch_timeout_s, settings.max_upload_bytes, settings.image_fetch_allowed_networks,
             max_redirects=settings.image_fetch_max_redirects,
@@ -103,7 +111,8 @@ class Runtime:
         return (config.channels, config.image_height, config.image_width)
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.embed_pool.shutdown()
+        self.fetch_pool.shutdown()
         self.http.close()
         if self._publisher is not None:
             self._publisher.close(timeout_s=2.0)
@@ -159,16 +168,16 @@ class Runtime:
             vector = self.embedder.embed_pixels(pixels)[0]  # (D,)
             return vector, decoded - started, time.perf_counter() - decoded
 
-        vector, decode_s, embed_s = await asyncio.get_running_loop().run_in_executor(self.executor, work)
+        vector, decode_s, embed_s = await self.embed_pool.run(work)
         timings.add("decode", decode_s)
         timings.add("embed", embed_s)
         return vector
 
     async def fetch(self, url: str, timings: Timings) -> bytes:
-        """The bytes of a query image given by URL (SSRF-safe: internal addresses refused, size capped)."""
+        """The bytes of a query image given by URL (SSRF-safe, size capped, total deadline, own bounded pool)."""
         started = time.perf_counter()
         try:
-            return await run_in_threadpool(fetch_image, url, self.fetch_policy, self.http)
+            return await self.fetch_pool.run(fetch_image, url, self.fetch_policy, self.http)
         finally:
             timings.add("fetch", time.perf_counter() - started)
 
