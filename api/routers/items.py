@@ -47,7 +47,7 @@ async def item_photo(item_id: ItemIdPath, runtime: RuntimeDep) -> FileResponse:
 @router.get(
     "/{item_id}/similar",
     response_model=SearchResponse,
-    responses=error_responses(400, 404, 422, 503),
+    responses=error_responses(400, 404, 422, 429, 503),
     summary="Items similar to an indexed item",
 )
 async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Query()], runtime: RuntimeDep) -> Response:
@@ -68,7 +68,7 @@ async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Quer
     "",
     status_code=202,
     response_model=PublishAccepted,
-    responses=error_responses(400, 401, 403, 413, 422, 503),
+    responses=error_responses(400, 401, 403, 413, 422, 429, 503),
     summary="Publish an item for ingestion (API key)",
 )
 async def publish_item(message: UpsertMessage, runtime: RuntimeDep, _: ApiKeyDep) -> PublishAccepted:

@@ -55,7 +55,7 @@ def timed_json(body: SearchResponse, timings: Timings, runtime: Runtime) -> Resp
 @router.post(
     "/search",
     response_model=SearchResponse,
-    responses=error_responses(400, 413, 415, 422, 503),
+    responses=error_responses(400, 413, 415, 422, 429, 503),
     openapi_extra={"requestBody": openapi_request_body()},
     summary="Search by photo",
 )
