@@ -1,17 +1,25 @@
 """The public edge under pressure: per-client rate limits (429), bounded pools that shed (503), slow image servers."""
 
 import logging
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.rate_limit import TokenBuckets
 from api.settings import ApiSettings
+from cbir.stack.launcher import Stack
+from cbir.stack.process import PidFile
+from embedder import Embedder
+from indexer.errors import IndexerError
+from indexer.vector_store import VectorStore
 from tests.api.conftest import API_KEY, ApiCatalog, LiveServer, query_photo
 from tests.api.test_items import message
 from tests.ingest.image_servers import ImageServer, image_server
@@ -162,3 +170,22 @@ def search_for(http: httpx.Client, photo: bytes, duration_s: float) -> list[tupl
         while time.perf_counter() < deadline:
             results.append(timed(lambda: http.post("/v1/search", **multipart(photo))))
     return results
+
+
+def test_a_hung_milvus_fails_a_search_within_the_store_timeout(
+    stack: Stack, milvus_uri: str, api_catalog: ApiCatalog, api_settings: ApiSettings
+) -> None:
+    """Milvus stopped (SIGSTOP) mid-session: a search gives up after the 1 s per-call timeout, not never."""
+    dim = Embedder.load(api_settings.model_path).dim
+    store = VectorStore.connect(milvus_uri, api_catalog.model_version, dim, timeout_s=1.0)
+    record = PidFile(stack.settings.run_dir, "milvus").read()
+    assert record is not None
+    os.killpg(record.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(IndexerError):
+            store.search(np.ones(dim, dtype=np.float32), k=3)
+        assert time.monotonic() - started < 5.0
+    finally:
+        os.killpg(record.pid, signal.SIGCONT)
+    assert store.search(np.ones(dim, dtype=np.float32), k=3)
