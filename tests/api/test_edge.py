@@ -23,6 +23,7 @@ from indexer.vector_store import VectorStore
 from tests.api.conftest import API_KEY, ApiCatalog, LiveServer, query_photo
 from tests.api.test_items import message
 from tests.ingest.image_servers import ImageServer, image_server
+from tests.ingest.kafka_helpers import unique_topic
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,11 @@ def multipart(photo: bytes) -> dict:
 
 def test_search_and_publish_have_separate_per_client_limits(api_settings: ApiSettings, api_catalog: ApiCatalog) -> None:
     settings = api_settings.model_copy(
-        update={"search_rate_per_s": 0.1, "search_burst": 2, "publish_rate_per_s": 0.1, "publish_burst": 1}
-    )
+        update={
+            "search_rate_per_s": 0.1, "search_burst": 2, "publish_rate_per_s": 0.1, "publish_burst": 1,
+            "kafka_topic": unique_topic("api-limits"),  # the session topic's first record belongs to test_items
+        }
+    )  # fmt: skip
     photo = query_photo(api_catalog, "dress")
     with TestClient(create_app(settings)) as client:
         searches = [client.post("/v1/search", **multipart(photo)).status_code for _ in range(3)]
