@@ -14,6 +14,7 @@ from swagger_ui_bundle import swagger_ui_path
 from api.body_limit import BodySizeLimit
 from api.error_handlers import install_error_handlers
 from api.metrics import ApiMetrics, MetricsMiddleware
+from api.rate_limit import RateLimit, TokenBuckets
 from api.routers import annotate, facets, health, items, search
 from api.runtime import Runtime
 from api.settings import ApiSettings, get_api_settings
@@ -22,6 +23,24 @@ logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 # A base64 JSON body is 4/3 of the image, plus the other fields.
 BODY_OVERHEAD_BYTES = 64 * 1024
+
+
+def limit_of(method: str, path: str) -> str | None:
+    """The rate limit a request counts against: `search` (searches, similar, facets), `publish`, or none."""
+    if (method, path) in (("POST", "/v1/search"), ("GET", "/v1/facets")) or (
+        method == "GET" and path.startswith("/v1/items/") and path.endswith("/similar")
+    ):
+        return "search"
+    return "publish" if (method, path) == ("POST", "/v1/items") else None
+
+
+def rate_limits(settings: ApiSettings) -> dict[str, TokenBuckets]:
+    """The per-client buckets of each limit that is switched on."""
+    limits = {
+        "search": (settings.search_rate_per_s, settings.search_burst),
+        "publish": (settings.publish_rate_per_s, settings.publish_burst),
+    }
+    return {name: TokenBuckets(rate, burst) for name, (rate, burst) in limits.items() if rate > 0}
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -71,5 +90,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         return FileResponse(STATIC_DIR / "annotate.html", media_type="text/html")
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes * 4 // 3 + BODY_OVERHEAD_BYTES)
+    app.add_middleware(RateLimit, limits=rate_limits(settings), classify=limit_of, refused=metrics.rate_limited.labels)
     app.add_middleware(MetricsMiddleware, metrics=lambda: metrics)
     return app

@@ -29,6 +29,8 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
     errors.MissingApiKey: (401, "missing_api_key"),
     errors.WrongApiKey: (403, "wrong_api_key"),
     errors.PublishUnavailable: (503, "kafka_unavailable"),
+    errors.Overloaded: (503, "overloaded"),
+    errors.RateLimited: (429, "rate_limited"),
     EmbedderError: (422, "not_an_image"),
     StoreUnavailable: (503, "store_unavailable"),
     DimensionMismatch: (503, "store_misconfigured"),
@@ -69,6 +71,8 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
         level = logging.ERROR if status == 500 else logging.WARNING
         logger.log(level, "%s %s -> %d: %s", request.method, request.url.path, status, error)
     headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
+    if isinstance(error, errors.RetryLater):
+        headers = {"Retry-After": str(error.retry_after_s)}
     return JSONResponse(error_body(code, str(error) or code), status_code=status, headers=headers)
 
 

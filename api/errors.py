@@ -51,3 +51,19 @@ class PublishUnavailable(ApiError):
 
 class ProposalsNotFound(ApiError):
     """No mining proposals to annotate: `cbir mine` has not written them, or the cluster is not among them."""
+
+
+class RetryLater(ApiError):
+    """The request was refused for now; it may be sent again after retry_after_s seconds."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class Overloaded(RetryLater):
+    """A work pool (image fetches, embeddings) is full: the request is shed rather than queued without limit."""
+
+
+class RateLimited(RetryLater):
+    """The client sent more requests than its rate limit allows."""

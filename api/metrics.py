@@ -31,6 +31,13 @@ class ApiMetrics:
             "cbir_api_store_duration_seconds", "Latency of calls to Milvus, Solr and Kafka",
             ["store", "operation"], buckets=LATENCY_BUCKETS, registry=self.registry,
         )  # fmt: skip
+        self.rate_limited = Counter(
+            "cbir_api_rate_limited", "Requests refused with 429 by the per-client rate limits", ["limit"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.shed = Counter(
+            "cbir_api_shed", "Requests refused with 503 because a work pool was full", ["pool"], registry=self.registry
+        )
 
     @contextmanager
     def store_call(self, store: str, operation: str) -> Iterator[None]:

@@ -1,18 +1,19 @@
 """What the app opens once at start-up and shares between requests: the model, its threads, the store clients.
 
 Concurrency model: one event loop (uvicorn) accepts and parses requests; decoding and embedding (CPU-bound
-torch) run in a bounded thread pool of `embed_workers` threads, so at most that many images are in the model
-at once and the loop stays responsive; blocking store calls (pymilvus, pysolr, kafka-python) run in the
-loop's default thread pool. The clients are thread-safe and are built once, on first use, then reused.
+torch) run in a pool of `embed_workers` threads, so at most that many images are in the model at once and the
+loop stays responsive; image_url fetches run in a pool of their own (`fetch_workers`), so slow image servers
+cannot starve anything else; both pools queue a bounded number of calls and shed the rest with 503 +
+Retry-After (api/load_shedding.py). Blocking store calls (pymilvus, pysolr, kafka-python) run in the loop's
+default thread pool, each bounded by the store timeout. The clients are thread-safe and are built once, on
+first use, then reused.
 """
 
-import asyncio
 import logging
 import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -24,6 +25,7 @@ from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 
 from api.batching import MicroBatcher
+from api.load_shedding import BoundedPool
 from api.metrics import ApiMetrics
 from api.settings import ApiSettings
 from embedder import Embedder
@@ -35,13 +37,13 @@ from indexer.vector_store import VectorHit, VectorIndexConfig, VectorStore, milv
 from ingest.fetch import FetchPolicy, fetch_client, fetch_image
 from ingest.message import UpsertMessage
 from ingest.publisher import CatalogPublisher
+from ingest.topics import MAX_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 MAX_SEARCH_BATCHERS = 256  # one micro-batcher per (limit, filter) searched lately
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # the producer's max_request_size: larger messages are refused with 413
 
 
 @dataclass
@@ -65,19 +67,28 @@ def photo_index(folder: Path) -> dict[str, Path]:
 
 
 class Runtime:
-    """The embedder, its executor, and lazily connected store clients (reconnected after a failure)."""
+    """The embedder, its work pools, and lazily connected store clients (reconnected after a failure)."""
 
     def __init__(self, settings: ApiSettings, embedder: Embedder, metrics: ApiMetrics) -> None:
         self.settings = settings
         self.embedder = embedder
         self.metrics = metrics
         self.model_version = settings.collection_version or embedder.version
-        self.executor = ThreadPoolExecutor(settings.embed_workers, thread_name_prefix="embed")
+        retry_after = settings.retry_after_s
+        self.embed_pool = BoundedPool(
+            "embed", settings.embed_workers, settings.embed_queue, retry_after, metrics.shed.labels("embed")
+        )
+        self.fetch_pool = BoundedPool(
+            "fetch", settings.fetch_workers, settings.fetch_queue, retry_after, metrics.shed.labels("fetch")
+        )
         self.forward: MicroBatcher[NDArray[np.uint8], NDArray[np.float32]] = MicroBatcher(
-            self._forward_pass, self.executor, max_batch=settings.embed_max_batch,
-            max_wait_s=settings.embed_max_wait_ms / 1000, max_in_flight=settings.embed_workers,
-        )  # fmt: skip
-        self.http = fetch_client("cbir-fashion-api")
+            self._forward_pass,
+            self.embed_pool.executor,
+            max_batch=settings.embed_max_batch,
+            max_wait_s=settings.embed_max_wait_ms / 1000,
+            max_in_flight=settings.embed_workers,
+        )  # fmt: skip  (decoding is admitted through embed_pool, which sheds when full)
+        self.http = fetch_client("cbir-fashion-api", max_connections=settings.fetch_workers)
         self.fetch_policy = FetchPolicy.of(
             settings.image_fetch_timeout_s, settings.max_upload_bytes, settings.image_fetch_allowed_networks,
             max_redirects=settings.image_fetch_max_redirects,
@@ -117,7 +128,8 @@ class Runtime:
         return (config.channels, config.image_height, config.image_width)
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.embed_pool.shutdown()
+        self.fetch_pool.shutdown()
         self.http.close()
         if self._publisher is not None:
             self._publisher.close(timeout_s=2.0)
@@ -175,7 +187,7 @@ class Runtime:
             pixels = self.embedder.pixels([image])[0]  # (C, H, W) uint8: decoded at reduced scale, resized once
             return pixels, time.perf_counter() - started
 
-        pixels, decode_s = await asyncio.get_running_loop().run_in_executor(self.executor, decode)
+        pixels, decode_s = await self.embed_pool.run(decode)
         timings.add("decode", decode_s)
         started = time.perf_counter()
         vector = await self.forward.submit(pixels)  # (D,); shares a forward pass with concurrent queries
@@ -210,31 +222,43 @@ class Runtime:
             return self.vectors().search_batch(np.stack(vectors), limit, search_filter)
 
     async def fetch(self, url: str, timings: Timings) -> bytes:
-        """The bytes of a query image given by URL (SSRF-safe: internal addresses refused, size capped)."""
+        """The bytes of a query image given by URL (SSRF-safe, size capped, total deadline, own bounded pool)."""
         started = time.perf_counter()
         try:
-            return await run_in_threadpool(fetch_image, url, self.fetch_policy, self.http)
+            return await self.fetch_pool.run(fetch_image, url, self.fetch_policy, self.http)
         finally:
             timings.add("fetch", time.perf_counter() - started)
 
     # --- publishing --------------------------------------------------------------------------------------
 
     def publish(self, message: UpsertMessage) -> RecordMetadata:
-        """Publish one message and wait until Kafka confirms it (serialised: publishing is a low-rate path)."""
+        """Publish one message and wait until Kafka confirms it (serialised: publishing is a low-rate path).
+
+        After a failure the producer is replaced: kafka-python's idempotent producer stays broken after some broker
+        errors, and its pending messages must not be reported to the next client.
+        """
         with self._publish_lock:
-            if self._publisher is None:
-                with self.metrics.store_call("kafka", "connect"):
-                    timeout_ms = int(self.settings.store_timeout_s * 1000)
-                    self._publisher = CatalogPublisher(
-                        self.settings.kafka_bootstrap_servers, topic=self.settings.kafka_topic, linger_ms=0,
-                        max_request_size=MAX_MESSAGE_BYTES,
-                        # a down broker gives a 503 within the store timeout, not a 30-60 s hang
-                        request_timeout_ms=timeout_ms, max_block_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms,
-                    )  # fmt: skip
-            with self.metrics.store_call("kafka", "publish"):
-                future = self._publisher.publish(message)
-                self._publisher.flush(timeout_s=self.settings.store_timeout_s)
-            return future.get(timeout=0)
+            publisher = self._publisher or self._open_publisher()
+            self._publisher = publisher
+            try:
+                with self.metrics.store_call("kafka", "publish"):
+                    future = publisher.publish(message)
+                    publisher.flush(timeout_s=self.settings.store_timeout_s)
+                return future.get(timeout=0)
+            except Exception:
+                self._publisher = None
+                publisher.close(timeout_s=0)
+                raise
+
+    def _open_publisher(self) -> CatalogPublisher:
+        """A producer that fails within the store timeout when the broker is down, not after a 30-60 s hang."""
+        with self.metrics.store_call("kafka", "connect"):
+            timeout_ms = int(self.settings.store_timeout_s * 1000)
+            return CatalogPublisher(
+                self.settings.kafka_bootstrap_servers, topic=self.settings.kafka_topic, linger_ms=0,
+                max_request_size=MAX_MESSAGE_BYTES,
+                request_timeout_ms=timeout_ms, max_block_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms,
+            )  # fmt: skip
 
     # --- local photos ------------------------------------------------------------------------------------
 

@@ -189,6 +189,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
         413: "upload too large",
         415: "not multipart/form-data or JSON",
         422: "invalid field or not an image",
-        503: "a store is unavailable",
+        429: "the client's rate limit is exceeded (see Retry-After)",
+        503: "a store is unavailable, or the server is at capacity (see Retry-After)",
     }
     return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}

@@ -46,6 +46,16 @@ class ApiSettings(BaseSettings):
     labels_path: Path = Path("run/mining/labels.jsonl")  # accepted labels, read by training
     relevance_path: Path = Path("run/mining/relevance.jsonl")  # query -> result judgements, an evaluation set
     embed_workers: int = Field(default=2, ge=1, description="threads that decode and embed query images")
+    # Load shedding: beyond workers + queue calls at once, a request gets 503 with Retry-After, not a wait.
+    embed_queue: int = Field(default=16, ge=0, description="query images waiting for an embedding thread")
+    fetch_workers: int = Field(default=8, ge=1, description="threads that fetch image_url queries")
+    fetch_queue: int = Field(default=8, ge=0, description="image_url queries waiting for a fetch thread")
+    retry_after_s: int = Field(default=1, ge=1, description="Retry-After of a 503 when a pool is full")
+    # Per-client rate limits (token buckets: requests a second, burst); a rate of 0 switches a limit off.
+    search_rate_per_s: float = Field(default=10.0, ge=0, description="searches, similar and facets per client")
+    search_burst: int = Field(default=20, ge=1)
+    publish_rate_per_s: float = Field(default=5.0, ge=0, description="POST /v1/items per client")
+    publish_burst: int = Field(default=20, ge=1)
     torch_threads: int = Field(default=1, ge=1, description="torch threads per embedding")
     embed_device: str = Field(default="cpu", description="where query photos are embedded: cpu, cuda or auto")
     # Dynamic micro-batching of the forward pass (api/batching.py): a lone query runs at once; under load, queued

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
 import torch
@@ -14,8 +13,11 @@ from embedder.errors import EmptyInputError, ImageDecodeError
 
 ImageInput = Image.Image | bytes | bytearray | memoryview
 
-# Refuse decompression bombs early: no product photo needs more than 40 megapixels.
-Image.MAX_IMAGE_PIXELS = 40_000_000
+# Refuse decompression bombs early: no product photo needs more than 40 megapixels. decode() checks the size
+# itself, from the header, before anything is decoded (warnings.catch_warnings is not thread-safe); PIL's own
+# check (a warning above its limit, an error above twice that) stays as a second guard, quiet below our limit.
+MAX_PIXELS = 40_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS * 2
 
 
 def decode(data: ImageInput) -> Image.Image:
@@ -27,15 +29,17 @@ def decode(data: ImageInput) -> Image.Image:
     if len(data) == 0:
         raise EmptyInputError("empty image: zero bytes")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data))  # reads the header only
+        pixels = image.width * image.height
+        if pixels <= MAX_PIXELS:
             image.draft(None, (256, 256))  # JPEG only: decode at a reduced scale when the image is large
             image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageDecodeError(f"cannot decode image ({len(data)} bytes): {error}") from error
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except Image.DecompressionBombError as error:
         raise ImageDecodeError(f"image too large: {error}") from error
+    if pixels > MAX_PIXELS:
+        raise ImageDecodeError(f"image too large: {image.width}x{image.height} pixels, more than {MAX_PIXELS}")
     return image
 
 

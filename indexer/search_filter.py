@@ -1,6 +1,8 @@
 """The filters a search can apply, shared by the vector store (Milvus) and the metadata store (Solr)."""
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import unicodedata
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class SearchFilter(BaseModel):
@@ -15,6 +17,15 @@ class SearchFilter(BaseModel):
     price_min: float | None = Field(default=None, ge=0)
     price_max: float | None = Field(default=None, ge=0)
     in_stock: bool | None = None
+
+    @field_validator("category", "brand", "colour", "source_site")
+    @classmethod
+    def _printable(cls, values: list[str] | None) -> list[str] | None:
+        """Refuse control characters (a newline, ...): no catalog value has them, and no store query may see them."""
+        for value in values or []:
+            if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+                raise ValueError(f"filter value {value!r} holds control characters")
+        return values
 
     @model_validator(mode="after")
     def _price_range_ordered(self) -> "SearchFilter":

@@ -115,6 +115,7 @@ class VectorStore:
         self.batch_size = batch_size
         self.collection_prefix = collection_prefix
         self.collection = collection_name(collection_prefix, model_version, dim)
+        self.timeout_s: float | None = None  # per search/get call; connect() sets its timeout
 
     @classmethod
     def connect(cls, uri: str, model_version: str, dim: int, timeout_s: float = 10.0, **kwargs: Any) -> "VectorStore":
@@ -125,6 +126,7 @@ class VectorStore:
         except MilvusException as error:
             raise StoreUnavailable(f"Milvus at {uri} is unreachable: {error.message}") from error
         store = cls(client, model_version, dim, **kwargs)
+        store.timeout_s = timeout_s  # every read call is bounded too: a hung Milvus must not hold threads forever
         store.ensure_collection()
         return store
 
@@ -233,7 +235,10 @@ class VectorStore:
         found: dict[str, NDArray[np.float32]] = {}
         for batch in _batches(len(ids), self.batch_size):
             chunk = list(ids[batch])
-            rows = self._call("get", partial(self.client.get, self.collection, ids=chunk, output_fields=[VECTOR_FIELD]))
+            get = partial(
+                self.client.get, self.collection, ids=chunk, output_fields=[VECTOR_FIELD], timeout=self.timeout_s
+            )
+            rows = self._call("get", get)
             found.update({row["id"]: np.asarray(row[VECTOR_FIELD], dtype=np.float32) for row in rows})
         return found
 
@@ -257,6 +262,7 @@ class VectorStore:
                 filter=milvus_expression(search_filter),
                 output_fields=["id"],
                 search_params={"metric_type": self.index.metric_type, "params": self.index.search_params},
+                timeout=self.timeout_s,
             ),
         )
         return [[VectorHit(id=hit["id"], score=float(hit["distance"])) for hit in hits] for hits in results]

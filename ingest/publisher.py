@@ -10,6 +10,7 @@ from kafka.producer.future import FutureRecordMetadata
 
 from ingest.errors import KafkaUnavailable, PublishFailed
 from ingest.message import DeleteMessage, UpsertMessage, encode_message
+from ingest.topics import MAX_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class CatalogPublisher:
         bootstrap_servers: str | list[str],
         topic: str = "images",
         linger_ms: int = 20,
-        max_request_size: int = 4 * 1024 * 1024,
+        max_request_size: int = MAX_MESSAGE_BYTES,
         request_timeout_ms: int = 30_000,
         **producer_config: Any,
     ) -> None:
@@ -56,14 +57,15 @@ class CatalogPublisher:
         return future
 
     def flush(self, timeout_s: float = 60.0) -> int:
-        """Wait for every queued message; returns how many Kafka confirmed, or PublishFailed naming the others."""
+        """Wait for every queued message; returns how many Kafka confirmed, or PublishFailed naming the others.
+
+        Either way the messages are forgotten: a later flush reports only on messages published after this one.
+        """
+        in_flight, self._in_flight = self._in_flight, []
         try:
             self.producer.flush(timeout=timeout_s)
         except KafkaError as error:
-            raise PublishFailed(
-                f"{len(self._in_flight)} messages not confirmed within {timeout_s} s: {error}"
-            ) from error
-        in_flight, self._in_flight = self._in_flight, []
+            raise PublishFailed(f"{len(in_flight)} messages not confirmed within {timeout_s} s: {error}") from error
         failures = [(product, future.exception) for product, future in in_flight if future.failed()]
         if failures:
             shown = "; ".join(f"{product}: {error}" for product, error in failures[:_MAX_REPORTED_FAILURES])

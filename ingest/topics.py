@@ -1,30 +1,41 @@
-"""Create the ingest topics if they are missing."""
+"""Create the ingest topics if they are missing, and make them accept every message the publisher sends."""
 
 import contextlib
 import logging
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ingest.errors import KafkaUnavailable
 
 logger = logging.getLogger(__name__)
 
+# The largest record batch of one message: the producer's max_request_size, the topics' and the local brokers'
+# max.message.bytes; the API refuses bigger messages with 413 (Kafka's default, 1 MB, refused inline photos).
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+TOPIC_CONFIG = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
+
 
 def ensure_topics(bootstrap_servers: str, partitions: dict[str, int], replication: int = 1) -> list[str]:
-    """Create each topic (name -> partition count) that does not exist; returns those created."""
+    """Create each topic (name -> partition count) that does not exist, set TOPIC_CONFIG on all of them;
+    returns those created."""
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
     except KafkaError as error:
         raise KafkaUnavailable(f"no Kafka broker answers at {bootstrap_servers}") from error
     try:
         existing = set(admin.list_topics())
-        missing = [NewTopic(name, count, replication) for name, count in partitions.items() if name not in existing]
+        missing = [
+            NewTopic(name, count, replication, topic_configs=TOPIC_CONFIG)
+            for name, count in partitions.items()
+            if name not in existing
+        ]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing)
             logger.info("Created Kafka topics %s", [t.name for t in missing])
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, dict(TOPIC_CONFIG)) for name in partitions])
         return [t.name for t in missing]
     except KafkaError as error:
         raise KafkaUnavailable(f"cannot create topics at {bootstrap_servers}: {error}") from error

@@ -12,7 +12,9 @@ router = APIRouter(prefix="/v1", tags=["facets"])
 FACET_FIELDS = ("category", "brand", "colour", "source_site")
 
 
-@router.get("/facets", response_model=FacetsResponse, responses=error_responses(400, 422, 503), summary="Facet counts")
+@router.get(
+    "/facets", response_model=FacetsResponse, responses=error_responses(400, 422, 429, 503), summary="Facet counts"
+)
 async def facets(query: Annotated[FacetQuery, Query()], runtime: RuntimeDep) -> FacetsResponse:
     """How many indexed items have each category, brand, colour and source site, under the filters and text."""
     search_filter = search_filter_of(query)

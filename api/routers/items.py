@@ -11,9 +11,10 @@ from api.cursor import decode_cursor, query_fingerprint
 from api.deps import ApiKeyDep, RuntimeDep
 from api.errors import ItemNotFound, PayloadTooLarge
 from api.routers.search import filter_key, page_size, search_filter_of, timed_json
-from api.runtime import MAX_MESSAGE_BYTES, Timings
+from api.runtime import Timings
 from api.schemas import Item, ItemId, PublishAccepted, SearchResponse, SimilarQuery, error_responses
 from ingest.message import UpsertMessage, encode_message
+from ingest.topics import MAX_MESSAGE_BYTES
 
 router = APIRouter(prefix="/v1/items", tags=["items"])
 
@@ -46,7 +47,7 @@ async def item_photo(item_id: ItemIdPath, runtime: RuntimeDep) -> FileResponse:
 @router.get(
     "/{item_id}/similar",
     response_model=SearchResponse,
-    responses=error_responses(400, 404, 422, 503),
+    responses=error_responses(400, 404, 422, 429, 503),
     summary="Items similar to an indexed item",
 )
 async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Query()], runtime: RuntimeDep) -> Response:
@@ -67,7 +68,7 @@ async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Quer
     "",
     status_code=202,
     response_model=PublishAccepted,
-    responses=error_responses(400, 401, 403, 413, 422, 503),
+    responses=error_responses(400, 401, 403, 413, 422, 429, 503),
     summary="Publish an item for ingestion (API key)",
 )
 async def publish_item(message: UpsertMessage, runtime: RuntimeDep, _: ApiKeyDep) -> PublishAccepted:

@@ -107,7 +107,7 @@ def request_body_spec() -> dict[str, Any]:
 @router.post(
     "/search",
     response_model=SearchResponse,
-    responses=error_responses(400, 413, 415, 422, 503),
+    responses=error_responses(400, 413, 415, 422, 429, 503),
     openapi_extra={"requestBody": request_body_spec()},
     summary="Search by photo or by words",
 )

@@ -14,6 +14,7 @@ from cbir.stack.jvm import classpath, log4j2_option
 from cbir.stack.process import port_accepts
 from cbir.stack.service import Service
 from cbir.stack.settings import LOOPBACK, StackSettings
+from ingest.topics import MAX_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def broker_properties(node_id: int, ports: list[int], controller_ports: list[int
             f"share.coordinator.state.topic.replication.factor={replication}",
             f"share.coordinator.state.topic.min.isr={min_isr}",
             "group.initial.rebalance.delay.ms=0",
+            f"message.max.bytes={MAX_MESSAGE_BYTES}",  # topics created on first use accept what the API does
             "",
         ]
     )

@@ -120,6 +120,8 @@ def api_settings(
         store_timeout_s=5.0,
         image_fetch_allowed_networks=["127.0.0.0/8"],
         photo_dir=api_catalog.photo_dir,
+        search_rate_per_s=0,  # the suite is one client; tests/api/test_edge.py checks the limits
+        publish_rate_per_s=0,
     )  # fmt: skip
 
 

@@ -8,8 +8,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import ApiSettings
 from ingest.message import parse_message
+from ingest.topics import MAX_MESSAGE_BYTES
 from tests.api.conftest import API_KEY, ApiCatalog, query_photo
-from tests.ingest.kafka_helpers import read_topic
+from tests.ingest.kafka_helpers import read_topic, unique_topic
+from tests.ingest.test_publisher import create_small_topic
 
 pytestmark = pytest.mark.integration
 UNKNOWN_ID = "0" * 64
@@ -78,13 +80,37 @@ def test_published_item_reaches_kafka_in_the_crawler_contract(
     )
 
 
-def test_a_message_too_large_for_kafka_is_refused_with_413(api_settings: ApiSettings) -> None:
+def test_kafka_takes_every_message_the_api_accepts_and_larger_ones_get_413(
+    api_settings: ApiSettings, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    """Up to MAX_MESSAGE_BYTES the message reaches the topic (Kafka's 1 MB default refused it with 503); above, 413."""
     settings = api_settings.model_copy(update={"max_upload_bytes": 5 * 1024 * 1024})  # the body limit lets it in
-    body = {**message("P-big"), "image_b64": base64.b64encode(bytes(4 * 1024 * 1024)).decode()}
+    largest = (MAX_MESSAGE_BYTES - 4096) // 4 * 3  # photo bytes whose message is just under the limit
+    big = {**message("P-big"), "image_b64": base64.b64encode(bytes(largest)).decode()}
+    too_big = {**message("P-too-big"), "image_b64": base64.b64encode(bytes(4 * 1024 * 1024)).decode()}
     with TestClient(create_app(settings)) as big_client:
-        response = big_client.post("/v1/items", json=body, headers={"X-API-Key": API_KEY})
-    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
-    assert "Kafka takes at most" in response.json()["error"]["message"]
+        accepted = big_client.post("/v1/items", json=big, headers={"X-API-Key": API_KEY})
+        refused = big_client.post("/v1/items", json=too_big, headers={"X-API-Key": API_KEY})
+    assert accepted.status_code == 202, accepted.text
+    assert refused.status_code == 413 and refused.json()["error"]["code"] == "payload_too_large"
+    assert "Kafka takes at most" in refused.json()["error"]["message"]
+    records = read_topic(kafka_bootstrap, kafka_topic, count=10, timeout_s=5)
+    assert any(record.key == b"P-big" and len(record.value) > largest for record in records)
+
+
+def test_a_message_the_broker_refuses_does_not_poison_the_next_publish(
+    api_settings: ApiSettings, kafka_bootstrap: str
+) -> None:
+    """The broker refusing one client's message (a topic with a small limit) fails that client only."""
+    topic = unique_topic("api-small")
+    create_small_topic(kafka_bootstrap, topic, 10_000)
+    settings = api_settings.model_copy(update={"kafka_topic": topic})
+    refused_body = {**message("P-refused"), "image_b64": base64.b64encode(bytes(30_000)).decode()}
+    with TestClient(create_app(settings)) as small_client:
+        refused = small_client.post("/v1/items", json=refused_body, headers={"X-API-Key": API_KEY})
+        accepted = small_client.post("/v1/items", json=message("P-after"), headers={"X-API-Key": API_KEY})
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "kafka_unavailable"
+    assert accepted.status_code == 202, accepted.text
 
 
 @pytest.mark.parametrize(

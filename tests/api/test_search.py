@@ -172,6 +172,20 @@ def test_bad_input_gets_a_json_error(client: TestClient, request_kwargs: dict, s
     assert response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("value", ["dress\n", "dress\nOR id != ''", "a\rb", "a\x00b", "a\tb", "a\x1bb"])
+def test_control_characters_in_a_filter_value_are_a_bad_filter(
+    client: TestClient, api_catalog: ApiCatalog, value: str
+) -> None:
+    """They used to reach the Milvus expression raw (503 store_rejected_request); now 400 everywhere."""
+    photo = query_photo(api_catalog, "dress")
+    search = client.post("/v1/search", files={"image": ("q.jpg", photo, "image/jpeg")}, data={"category": value})
+    similar = client.get(f"/v1/items/{api_catalog.items[0].id}/similar", params={"brand": value})
+    facets = client.get("/v1/facets", params={"colour": value})
+    for response in (search, similar, facets):
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "bad_filter"
+
+
 def test_an_oversized_upload_is_refused_with_413(client: TestClient, api_catalog: ApiCatalog) -> None:
     big = b"\xff\xd8" + bytes(300 * 1024)  # over the test limit of 256 KiB
     response = client.post("/v1/search", files={"image": ("big.jpg", big, "image/jpeg")})

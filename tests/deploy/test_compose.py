@@ -33,6 +33,7 @@ from cbir.stack.jvm import read_versions
 from cbir.stack.settings import StackSettings
 from indexer.settings import IndexerSettings
 from ingest.settings import IngestSettings
+from ingest.topics import MAX_MESSAGE_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -388,6 +389,37 @@ def test_published_ports_are_the_ports_the_services_listen_on() -> None:
     api_port = int(command(services()["api"])[command(services()["api"]).index("--port") + 1])
     assert container_port["api"] == {api_port} == {int(environment(services()["api"])["CBIR_API_PORT"])}
     assert api_port == ApiSettings().port
+
+
+def published_beyond_loopback(service: dict[str, Any]) -> list[str]:
+    """The service's published ports that listen on more than 127.0.0.1 (short or long syntax)."""
+    exposed = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            host_ip = str(port.get("host_ip", "")) if port.get("published") else "127.0.0.1"
+        else:
+            parts = str(port).rsplit(":", 2)
+            host_ip = parts[0] if len(parts) == 3 else ""  # "host:container" or "container": every interface
+        if host_ip != "127.0.0.1":
+            exposed.append(str(port))
+    return exposed
+
+
+@pytest.mark.parametrize("name", sorted(services()))
+def test_only_the_api_is_published_beyond_loopback(name: str) -> None:
+    service = services()[name]
+    assert service.get("network_mode") != "host"
+    if name != "api":
+        assert published_beyond_loopback(service) == [], f"{name} is published on every interface"
+
+
+def test_the_exposure_check_catches_a_port_on_every_interface() -> None:
+    assert published_beyond_loopback({"ports": ["9094:9094", "127.0.0.1:8983:8983", "8080"]}) == ["9094:9094", "8080"]
+    assert published_beyond_loopback({"ports": [{"target": 9092, "published": "9092", "host_ip": "0.0.0.0"}]})
+
+
+def test_kafka_takes_the_messages_the_api_and_the_publisher_send() -> None:
+    assert int(environment(services()["kafka"])["KAFKA_MESSAGE_MAX_BYTES"]) == MAX_MESSAGE_BYTES
 
 
 def test_every_service_uses_the_kafka_topics_of_the_settings() -> None:

@@ -2,12 +2,15 @@ import json
 from pathlib import Path
 
 import pytest
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from typer.testing import CliRunner
 
 from cbir.cli import app
 from ingest.errors import KafkaUnavailable, PublishFailed
 from ingest.message import DeleteMessage, UpsertMessage, parse_message
 from ingest.publisher import CatalogPublisher
+from ingest.topics import MAX_MESSAGE_BYTES, ensure_topics
 from tests.ingest.kafka_helpers import CLOTHING_SMALL, read_topic, unique_topic
 from tests.ingest.test_message import upsert_fields
 
@@ -34,6 +37,49 @@ def test_a_message_too_large_is_a_clear_error(kafka_bootstrap: str) -> None:
         pytest.raises(PublishFailed, match="product P1 .* not published"),
     ):
         publisher.publish(message)
+
+
+def topic_max_message_bytes(bootstrap: str, topic: str) -> int:
+    """The topic's max.message.bytes, as the broker reports it."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic, ["max.message.bytes"])])
+    finally:
+        admin.close()
+    return int(configs["topic"][topic]["max.message.bytes"]["value"])
+
+
+def create_small_topic(bootstrap: str, topic: str, max_message_bytes: int) -> None:
+    """A topic that takes messages of at most max_message_bytes (as Kafka's 1 MB default does)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": str(max_message_bytes)})])
+    finally:
+        admin.close()
+
+
+def test_topics_accept_the_largest_message_the_publisher_sends(kafka_bootstrap: str) -> None:
+    """ensure_topics (init-stores) sets max.message.bytes on new topics and raises it on existing ones."""
+    new, existing = unique_topic("sized"), unique_topic("small")
+    create_small_topic(kafka_bootstrap, existing, 1_000_000)
+    assert ensure_topics(kafka_bootstrap, {new: 1, existing: 1}) == [new]
+    assert topic_max_message_bytes(kafka_bootstrap, new) == MAX_MESSAGE_BYTES
+    assert topic_max_message_bytes(kafka_bootstrap, existing) == MAX_MESSAGE_BYTES
+    message = UpsertMessage.model_validate(upsert_fields(image_b64="A" * (MAX_MESSAGE_BYTES - 4096)))
+    with CatalogPublisher(kafka_bootstrap, topic=existing) as publisher:
+        publisher.publish(message)
+        assert publisher.flush() == 1
+    assert len(read_topic(kafka_bootstrap, existing, 1)[0].value) > MAX_MESSAGE_BYTES - 4096
+
+
+def test_a_flush_timeout_does_not_poison_the_next_flush(kafka_bootstrap: str) -> None:
+    """A message still unconfirmed at a flush timeout is reported by that flush only, not by the next one."""
+    with CatalogPublisher(kafka_bootstrap, topic=unique_topic("poison")) as publisher:
+        publisher.publish(UpsertMessage.model_validate(upsert_fields(product_id="P-early")))
+        with pytest.raises(PublishFailed, match="1 messages not confirmed"):
+            publisher.flush(timeout_s=1e-6)
+        publisher.publish(UpsertMessage.model_validate(upsert_fields(product_id="P-next")))
+        assert publisher.flush() == 1
 
 
 def test_no_broker_is_a_clear_error(dead_port: int) -> None:
