@@ -1,16 +1,23 @@
 """Helpers of the topology tests: settings for the test stack, empty stores, publishing, waiting on the topology."""
 
+import contextlib
+import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pysolr
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewPartitions
 
 from cbir.ingest_topology import local_stack_settings
+from cbir.stack.jvm import classpath
 from cbir.stack.launcher import Stack
 from cbir.stack.process import ProcessRecord
+from cbir.stack.settings import StackSettings
 from indexer.catalog_index import CatalogIndex
 from indexer.settings import IndexerSettings
 from ingest.settings import IngestSettings
@@ -26,7 +33,7 @@ def topology_settings(
         "topic": unique_topic("images"), "dead_letter_topic": unique_topic("images.dlq"),
         "consumer_group": unique_topic("ingest"), "allowed_networks": ["127.0.0.0/8"],
         "max_image_bytes": MAX_IMAGE_BYTES, "metrics_dir": metrics, "metrics_interval_s": 1.0,
-        "embed_batch_size": 16, "index_batch_size": 32, "max_replays": 2,
+        "embed_batch_size": 16, "index_batch_size": 32, "max_replays": 2, "partition_check_interval_s": 2.0,
     }  # fmt: skip
     return local_stack_settings(stack.settings, model, **(defaults | ingest))
 
@@ -49,6 +56,35 @@ def publish(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> 
     producer.close()
 
 
+JAVA_PRODUCER = Path(__file__).parent / "java" / "CompressedProducer.java"
+
+
+def publish_with_java(stack: StackSettings, topic: str, records: list[tuple[str, bytes, bytes]]) -> None:
+    """Send (codec, key, value) records as a crawler on the official Java client would (kafka-clients)."""
+    lines = "".join(f"{codec}\t{key.decode()}\t{value.decode()}\n" for codec, key, value in records)
+    command = ["java", "-cp", classpath(stack, "kafka"), str(JAVA_PRODUCER), stack.kafka_bootstrap(), topic]
+    result = subprocess.run(command, input=lines, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def add_partition_and_publish(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes | None]]) -> int:
+    """Add a partition to topic and send messages to it only; returns the new partition."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    partition = len(admin.describe_topics([topic])[0]["partitions"])
+    admin.create_partitions({topic: NewPartitions(total_count=partition + 1)})
+    admin.close()
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    deadline = time.monotonic() + 30
+    while partition not in (producer.partitions_for(topic) or set()):
+        assert time.monotonic() < deadline, f"partition {partition} of {topic} never appeared"
+        time.sleep(0.5)
+    for key, value in messages:
+        producer.send(topic, key=key, value=value, partition=partition)
+    producer.flush()
+    producer.close()
+    return partition
+
+
 def wait_for(
     condition: Callable[[], bool], record: ProcessRecord, log: Path, timeout_s: float, poll_s: float = 1.0
 ) -> None:
@@ -64,3 +100,24 @@ def searchable_count(index: CatalogIndex) -> int:
     """How many items Solr has, after making every acknowledged write searchable."""
     index.metadata.refresh()
     return index.metadata.count()
+
+
+def _children(pid: int) -> list[int]:
+    """PIDs of the direct children of pid (the topology's Python components)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a JVM thread that exited meanwhile (its children move on)
+            children += [int(c) for c in (task / "children").read_text().split()]
+    return children
+
+
+def crash(record: ProcessRecord, timeout_s: float = 30.0) -> None:
+    """SIGKILL the LocalCluster JVM; its Python components exit when their pipes close (killed if they do not)."""
+    components = _children(record.pid)
+    os.kill(record.pid, signal.SIGKILL)
+    os.waitpid(record.pid, 0)
+    deadline = time.monotonic() + timeout_s
+    while (alive := [pid for pid in components if Path(f"/proc/{pid}").exists()]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)

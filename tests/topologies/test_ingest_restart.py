@@ -5,9 +5,10 @@ committed only for fully acked messages, so the restarted topology resumes from 
 was in flight; ids come from the photo bytes and writes are upserts, so a replayed photo overwrites itself.
 """
 
-import contextlib
-import os
-import signal
+import http.server
+import json
+import queue
+import threading
 import time
 from pathlib import Path
 
@@ -19,43 +20,31 @@ from cbir.stack.process import ProcessRecord, stop
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from ingest.counters import read_counts
+from tests.ingest.kafka_helpers import read_topic
 from tests.topologies.ingest_fixtures import inline_catalog
-from tests.topologies.running_topology import empty_stores, publish, searchable_count, topology_settings, wait_for
+from tests.topologies.running_topology import (
+    crash,
+    empty_stores,
+    publish,
+    searchable_count,
+    topology_settings,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PHOTOS = 70
+POISONED_PHOTOS = 10
 # One photo per write and two tuples in flight: the stream takes seconds instead of a burst, so the crash comes
 # when some photos are indexed and others not (they must not be lost); commits every 0.5 s still leave the last
 # indexed photos uncommitted (they are replayed, and must not be indexed twice).
 SLOW_STREAM = {"embed_batch_size": 1, "index_batch_size": 1, "max_spout_pending": 2, "commit_interval_s": 0.5}
 
 
-def _children(pid: int) -> list[int]:
-    """PIDs of the direct children of pid (the topology's Python components)."""
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(FileNotFoundError):  # a JVM thread that exited meanwhile (its children move on)
-            children += [int(c) for c in (task / "children").read_text().split()]
-    return children
-
-
-def _crash(record: ProcessRecord, timeout_s: float = 30.0) -> None:
-    """SIGKILL the LocalCluster JVM; its Python components exit when their pipes close (killed if they do not)."""
-    components = _children(record.pid)
-    os.kill(record.pid, signal.SIGKILL)
-    os.waitpid(record.pid, 0)
-    deadline = time.monotonic() + timeout_s
-    while (alive := [pid for pid in components if Path(f"/proc/{pid}").exists()]) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for pid in alive:
-        os.kill(pid, signal.SIGKILL)
-
-
 def _kill_mid_stream(index: CatalogIndex, record: ProcessRecord, log: Path, total: int) -> int:
     """Wait until some photos are searchable, crash the topology, and return how many were indexed before."""
     wait_for(lambda: searchable_count(index) >= total // 5, record, log, timeout_s=90, poll_s=0.25)
-    _crash(record)
+    crash(record)
     indexed = searchable_count(index)
     assert 0 < indexed < total, f"the crash came too late: {indexed} of {total} already indexed"
     return indexed
@@ -91,3 +80,63 @@ def test_a_crash_mid_stream_loses_nothing_and_indexes_nothing_twice(
     first, second = read_counts(tmp_path / "metrics-1"), read_counts(tmp_path / "metrics-2")
     assert second["emitted"] < len(catalog.messages), "the restart re-read the topic from the start"
     print(f"\n{before_crash}/{PHOTOS} indexed at the crash; counters before {dict(first)}, after {dict(second)}")
+
+
+class _PoisonHandler(http.server.BaseHTTPRequestHandler):
+    """Hangs on every request, after telling the test that a request came (the test then kills the topology)."""
+
+    requests: "queue.Queue[str]"
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.requests.put(self.path)
+        time.sleep(30)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def _poison_server() -> tuple[http.server.ThreadingHTTPServer, "queue.Queue[str]"]:
+    """A loopback HTTP server whose requests are the poison: the test kills the worker fetching from it."""
+    requests: queue.Queue[str] = queue.Queue()
+    handler = type("Handler", (_PoisonHandler,), {"requests": requests})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, requests
+
+
+def test_a_message_that_kills_its_worker_at_every_restart_is_dead_lettered_and_the_stream_flows_on(
+    stack: Stack, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    ingest, indexer = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics", max_replays=1)
+    index = empty_stores(indexer, Embedder.load(tiny_checkpoint).dim)
+    catalog = inline_catalog(POISONED_PHOTOS)
+    server, requests = _poison_server()
+    template = json.loads(catalog.messages[0][1] or b"")
+    url = f"http://127.0.0.1:{server.server_address[1]}/poison.jpg"
+    poison = json.dumps(template | {"product_id": "poison", "image_url": url, "image_b64": None}).encode()
+    half = POISONED_PHOTOS // 2
+    publish(ingest.bootstrap_servers, ingest.topic, [*catalog.messages[:half], (b"poison", poison),
+                                                     *catalog.messages[half:]])  # fmt: skip
+    try:
+        for _ in range(ingest.max_replays + 1):  # the poison kills the worker at every attempt
+            record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=300)
+            try:
+                requests.get(timeout=120)
+                crash(record)
+            finally:
+                stop(record, timeout_s=10)
+            while not requests.empty():
+                requests.get()
+        record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=300)
+        try:
+            wait_for(lambda: searchable_count(index) >= POISONED_PHOTOS, record, log, timeout_s=120)
+            time.sleep(3)  # nothing more may arrive
+            letters = read_topic(ingest.bootstrap_servers, ingest.dead_letter_topic, 2, timeout_s=3)
+        finally:
+            stop(record, timeout_s=30)
+    finally:
+        server.shutdown()
+    assert searchable_count(index) == POISONED_PHOTOS and requests.empty()
+    assert [(json.loads(ltr.value)["stage"], b"poison" in ltr.value) for ltr in letters] == [("spout", True)]
+    print(f"\npoison dead-lettered after {ingest.max_replays + 1} crashes: {json.loads(letters[0].value)['reason']}")

@@ -15,7 +15,14 @@ from ingest.counters import read_counts
 from ingest.settings import IngestSettings
 from tests.ingest.kafka_helpers import read_topic
 from tests.topologies.ingest_fixtures import PublishedCatalog, build_catalog, image_server
-from tests.topologies.running_topology import empty_stores, publish, topology_settings, wait_for
+from tests.topologies.running_topology import (
+    add_partition_and_publish,
+    empty_stores,
+    publish,
+    publish_with_java,
+    topology_settings,
+    wait_for,
+)
 
 __all__ = ["image_server"]
 
@@ -39,9 +46,18 @@ def test_every_good_photo_indexed_once_and_every_bad_record_dead_lettered(
     index = empty_stores(indexer, embedder.dim)
     catalog = build_catalog(PHOTOS, DUPLICATES, *image_server)
     started = time.monotonic()
+    upserts = [message for message in catalog.messages if message[0].startswith(b"demo-")]
+    late, java = upserts[200:205], upserts[205:213]
     record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=600, partitions=2)
     try:
-        publish(ingest.bootstrap_servers, ingest.topic, catalog.messages)
+        publish(ingest.bootstrap_servers, ingest.topic, [m for m in catalog.messages if m not in late + java])
+        # a crawler on the Java client compresses its batches with any of Kafka's codecs
+        codecs = ["snappy", "lz4", "zstd", "gzip"] * 2
+        publish_with_java(
+            stack.settings, ingest.topic, [(c, k, v or b"") for c, (k, v) in zip(codecs, java, strict=True)]
+        )
+        # a partition added while the topology runs is read without resubmitting it
+        assert add_partition_and_publish(ingest.bootstrap_servers, ingest.topic, late) == 2
         dead: list[object] = []
         wait_for(lambda: _done(index, catalog, ingest, dead), record, log, timeout_s=240)
         elapsed = time.monotonic() - started

@@ -9,6 +9,7 @@ a previous worker died is emitted alone, so only a message that kills workers se
 import heapq
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -22,7 +23,8 @@ from ingest.offsets import OffsetTracker, PartitionAttempts
 from topologies.ingest.reporting import component_setup, report
 
 MAX_BACKOFF_S = 60.0
-PROBE_TIMEOUT_MS = 1000
+PROBE_TIMEOUT_MS = 500
+PROBE_POLLS = 4
 UNDECODABLE = (UnsupportedCodecError, CorruptRecordError)
 
 
@@ -50,36 +52,65 @@ def poll_records(consumer: KafkaConsumer, max_records: int) -> list[ConsumerReco
     return [record for records in batches for record in records]
 
 
-def find_undecodable(consumer: KafkaConsumer) -> TopicPartition | None:
-    """The assigned partition whose next batch cannot be decoded, found by polling each partition alone."""
-    partitions = sorted(consumer.assignment())
-    for tp in partitions:
-        consumer.pause(*[p for p in partitions if p != tp])
-        try:
-            consumer.poll(timeout_ms=PROBE_TIMEOUT_MS, max_records=1, update_offsets=False)
-        except UNDECODABLE:
-            return tp
-        finally:
-            consumer.resume(*partitions)
-    return None
+@dataclass(frozen=True)
+class SkippedBatch:
+    """Offsets [first, end) of a partition skipped because their record batch could not be decoded."""
+
+    tp: TopicPartition
+    first: int
+    end: int
+    error: str
+
+    def reason(self) -> str:
+        """The dead letter's reason."""
+        where = f"{self.tp.topic}/{self.tp.partition} offsets {self.first}..{self.end - 1}"
+        return f"undecodable record batch at {where}: {self.error}"
 
 
-def skip_undecodable(consumer: KafkaConsumer, tp: TopicPartition) -> tuple[int, int]:
-    """Seek tp past the batch it cannot decode, an offset at a time; returns the skipped range [first, end)."""
-    first = offset = consumer.position(tp)
-    others = [p for p in consumer.assignment() if p != tp]
-    consumer.pause(*others)
+def poll_skipping_undecodable(
+    consumer: KafkaConsumer, max_records: int, bootstrap_servers: str
+) -> tuple[list[ConsumerRecord], SkippedBatch | None]:
+    """The next records; if a batch cannot be decoded (codec missing, corrupt), nothing, and the batch skipped.
+
+    The consumer is not polled at the failed position again (kafka-python then spins on the exhausted batch):
+    a probe consumer finds the batch's partition and end, and the consumer seeks past it.
+    """
     try:
-        while True:
-            offset += 1
-            consumer.seek(tp, offset)
-            try:
-                consumer.poll(timeout_ms=PROBE_TIMEOUT_MS, max_records=1, update_offsets=False)
-                return first, offset
-            except UNDECODABLE:
-                continue
-    finally:
-        consumer.resume(*others)
+        return poll_records(consumer, max_records), None
+    except UNDECODABLE as error:
+        probe = KafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False)
+        try:
+            for tp in sorted(consumer.assignment()):
+                first = consumer.position(tp)
+                if _undecodable_at(probe, tp, first):
+                    end = _end_of_undecodable(probe, tp, first)
+                    consumer.seek(tp, end)
+                    return [], SkippedBatch(tp, first, end, repr(error))
+        finally:
+            probe.close()
+        raise
+
+
+def _undecodable_at(probe: KafkaConsumer, tp: TopicPartition, offset: int) -> bool:
+    """Whether the batch holding offset cannot be decoded (read with the probe consumer)."""
+    probe.assign([tp])
+    probe.seek(tp, offset)
+    try:
+        for _ in range(PROBE_POLLS):
+            if probe.poll(timeout_ms=PROBE_TIMEOUT_MS, max_records=1):
+                return False
+    except UNDECODABLE:
+        return True
+    return False
+
+
+def _end_of_undecodable(probe: KafkaConsumer, tp: TopicPartition, first: int) -> int:
+    """The first offset after first that can be read (or the end of the partition)."""
+    end = probe.end_offsets([tp])[tp]
+    for offset in range(first + 1, end):
+        if not _undecodable_at(probe, tp, offset):
+            return offset
+    return end
 
 
 class KafkaSpout(Spout):
@@ -165,19 +196,13 @@ class KafkaSpout(Spout):
 
     def _poll(self) -> list[ConsumerRecord]:
         """The next records; a batch that cannot be decoded is dead-lettered and skipped."""
-        try:
-            return poll_records(self.consumer, 100)
-        except UNDECODABLE as error:
-            tp = find_undecodable(self.consumer)
-            if tp is None:
-                self.logger.warning("undecodable batch no longer found (%s)", error)
-                return []
-            first, end = skip_undecodable(self.consumer, tp)
-            reason = f"undecodable record batch at {tp.topic}/{tp.partition} offsets {first}..{end - 1}: {error!r}"
-            self._dead_letter(b"", reason, f"{tp.topic}/{tp.partition}/{first}")
-            self.tracker.emitted(tp.partition, end - 1)
-            self.tracker.done(tp.partition, end - 1)
-            return []
+        records, skipped = poll_skipping_undecodable(self.consumer, 100, self.settings.bootstrap_servers)
+        if skipped is not None:
+            self._dead_letter(b"", skipped.reason(), f"{skipped.tp.topic}/{skipped.tp.partition}/{skipped.first}")
+            self.tracker.emitted(skipped.tp.partition, skipped.end - 1)
+            self.tracker.done(skipped.tp.partition, skipped.end - 1)
+            self._commit(now=True)
+        return records
 
     def _refused(self, record: ConsumerRecord, prior: int) -> bool:
         """Dead-letter a record without a value, or one already attempted too often; whether it was."""
