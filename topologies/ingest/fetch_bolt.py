@@ -3,13 +3,12 @@
 import time
 from typing import Any
 
-import httpx
 from streamparse import Bolt, Stream, Tuple
 
 from embedder import Embedder
 from ingest.dead_letter import DeadLetter
 from ingest.errors import RecordRejected
-from ingest.fetch import FETCH_STAGE, FetchPolicy, ImageUnavailable, fetch_image
+from ingest.fetch import FETCH_STAGE, FetchPolicy, ImageUnavailable, fetch_client, fetch_image
 from ingest.message import UpsertMessage, parse_message
 from ingest.stages import image_bytes, pixels_to_text, prepare
 from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup, report
@@ -29,7 +28,7 @@ class FetchBolt(Bolt):
         s = self.settings
         self.model_config = Embedder.load(s.model_path, threads=1).config
         self.policy = FetchPolicy.of(s.fetch_timeout_s, s.max_image_bytes, s.allowed_networks)
-        self.http = httpx.Client(headers={"User-Agent": "cbir-fashion-ingest/1"})
+        self.http = fetch_client("cbir-fashion-ingest/1")  # a total deadline on every fetch, checked addresses
 
     def process_tick(self, tup: Tuple) -> None:
         report(self.counters, self.settings, self.logger)
