@@ -41,7 +41,8 @@ def consumer_lag(bootstrap_servers: str, topic: str, group: str, timeout_s: floa
 class IngestCollector(Collector):
     """Reads the counters files and the lag at scrape time (nothing is cached between scrapes)."""
 
-    def __init__(self, metrics_dir: Path, bootstrap_servers: str, topic: str, group: str) -> None:
+    def __init__(self, metrics_dir: Path, bootstrap_servers: str | None, topic: str, group: str) -> None:
+        """bootstrap_servers None: no lag (the exporter of a deployment without Kafka access)."""
         self.metrics_dir = metrics_dir
         self.bootstrap_servers, self.topic, self.group = bootstrap_servers, topic, group
 
@@ -72,6 +73,8 @@ class IngestCollector(Collector):
     def _lag(self) -> GaugeMetricFamily:
         lag = GaugeMetricFamily("cbir_ingest_consumer_lag", "Messages published but not yet done, per partition",
                                 labels=["topic", "partition"])  # fmt: skip
+        if self.bootstrap_servers is None:
+            return lag
         try:
             for partition, behind in consumer_lag(self.bootstrap_servers, self.topic, self.group).items():
                 lag.add_metric([self.topic, str(partition)], behind)

@@ -616,3 +616,35 @@ def test_makefile_has_the_compose_targets() -> None:
         match = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, flags=re.MULTILINE)
         assert match, f"no `{target}` target"
         assert "$(COMPOSE)" in match.group(1)
+
+
+def test_the_dashboard_and_prometheus_read_metrics_that_the_platform_exports(tmp_path: Path) -> None:
+    """Every metric the Grafana dashboard queries is one the API or the ingest exporter really exports, and
+    Prometheus scrapes both services on the ports they listen on."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from api.metrics import ApiMetrics
+    from ingest.counters import StageCounters
+    from ingest.metrics_export import IngestCollector
+
+    counters = StageCounters("index_bolt", 1)
+    counters.add("indexed")
+    counters.observe("index", 0.1)
+    counters.write(tmp_path)
+    (tmp_path / "reconcile.json").write_text(json.dumps({"orphans": {"milvus": 0}}))
+    collector = IngestCollector(tmp_path, None, "images", "cbir-ingest")  # no Kafka here: the lag gauge stays empty
+    registry = CollectorRegistry()
+    registry.register(collector)
+    api_metrics = ApiMetrics()
+    api_metrics.latency.labels("POST", "/v1/search").observe(0.01)
+    api_metrics.requests.labels("POST", "/v1/search", "200").inc()
+    exported = generate_latest(registry).decode() + generate_latest(api_metrics.registry).decode()
+    exported_names = set(re.findall(r"^# TYPE (\w+)", exported, re.M)) | set(re.findall(r"^(\w+)[{ ]", exported, re.M))
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/cbir-ingest.json").read_text())
+    queried = {name for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"\b(cbir_\w+)", target["expr"])}  # fmt: skip
+    assert queried and queried <= exported_names, queried - exported_names
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = {t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    assert targets == {"api:8000", "ingest-metrics:9108"}
+    assert "9108" in services()["ingest-metrics"]["command"]
