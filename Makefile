@@ -8,7 +8,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 STAMP := $(VENV)/.installed
 COMPOSE ?= docker compose
 
-.PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed bench-stores bench-ingest \
+.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text evaluate bench-text-search ablation bench-embed bench-stores bench-ingest \
 	jvm-deps stack-up stack-down stack-status cluster-up cluster-down topology-submit index-catalog serve bench-query \
 	up down logs ps clean
 
@@ -46,6 +46,12 @@ train-fashion-mnist: install
 
 train-catalog: install
 	$(BIN)/cbir train catalog --data $(CATALOG)/train --out models/catalog.pt
+
+train-text: install  ## the text encoder of text-only search, into models/catalog.pt's image space
+	$(BIN)/cbir train-text --model models/catalog.pt --data $(CATALOG)/train --out models/text-encoder.pt --epochs 30
+
+bench-text-search: install  ## text -> image R@1/R@10/mAP with words in no title: BM25 vs embedding vs fused
+	$(BIN)/python bench/text_search.py --model models/catalog.pt --text-encoder models/text-encoder.pt --catalog $(CATALOG)
 
 evaluate: install
 	$(BIN)/cbir evaluate --model fashion-mnist=models/fashion-mnist.pt --model catalog=models/catalog.pt \
