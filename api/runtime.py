@@ -24,7 +24,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.metrics import ApiMetrics
 from api.settings import ApiSettings
-from embedder import Embedder
+from embedder import CheckpointError, Embedder
+from embedder.text_encoder import TextEmbedder
 from indexer.errors import IndexerError
 from indexer.item import item_id_for_image
 from indexer.metadata_store import MetadataStore
@@ -63,9 +64,12 @@ def photo_index(folder: Path) -> dict[str, Path]:
 class Runtime:
     """The embedder, its executor, and lazily connected store clients (reconnected after a failure)."""
 
-    def __init__(self, settings: ApiSettings, embedder: Embedder, metrics: ApiMetrics) -> None:
+    def __init__(
+        self, settings: ApiSettings, embedder: Embedder, metrics: ApiMetrics, text_encoder: TextEmbedder | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.text_encoder = text_encoder
         self.metrics = metrics
         self.model_version = settings.collection_version or embedder.version
         self.executor = ThreadPoolExecutor(settings.embed_workers, thread_name_prefix="embed")
@@ -87,7 +91,12 @@ class Runtime:
     def open(cls, settings: ApiSettings, metrics: ApiMetrics) -> "Runtime":
         """Load the model (once) and try the stores; a store that is down now is connected on first use."""
         embedder = Embedder.load(settings.model_path, batch_size=8, threads=settings.torch_threads)
-        runtime = cls(settings, embedder, metrics)
+        text_encoder = TextEmbedder.load(settings.text_encoder_path) if settings.text_encoder_path else None
+        if text_encoder is not None and text_encoder.image_model != embedder.version:
+            raise CheckpointError(
+                f"the text encoder maps into image model {text_encoder.image_model}, not {embedder.version}"
+            )
+        runtime = cls(settings, embedder, metrics, text_encoder)
         runtime.embedder.embed_pixels(np.zeros((1, *runtime.pixel_shape()), dtype=np.uint8))  # warm up torch
         for connect in (runtime.vectors, runtime.metadata):
             try:
