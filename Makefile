@@ -39,7 +39,7 @@ test: lint
 
 demo: install  ## stack, topology, catalog streamed in; then the API and page on http://127.0.0.1:8000 until Ctrl-C
 	$(BIN)/cbir demo --model models/catalog.pt --catalog $(CATALOG)/train --queries $(CATALOG)/test
-	$(BIN)/cbir api serve --model models/catalog.pt --photo-dir $(CATALOG)/train
+	$(BIN)/cbir api serve --model models/catalog.pt --text-encoder models/text-encoder.pt --photo-dir $(CATALOG)/train
 
 train-fashion-mnist: install
 	$(BIN)/cbir train fashion-mnist --out models/fashion-mnist.pt
@@ -91,7 +91,7 @@ index-catalog: install  ## needs `make stack-up`; the clothing catalog into Milv
 	$(BIN)/cbir index-folder $(CATALOG)/train --model models/catalog.pt
 
 serve: install  ## needs `make stack-up` (and `make index-catalog`): the API and page on http://127.0.0.1:8000
-	$(BIN)/cbir api serve --model models/catalog.pt --photo-dir $(CATALOG)/train
+	$(BIN)/cbir api serve --model models/catalog.pt --text-encoder models/text-encoder.pt --photo-dir $(CATALOG)/train
 
 bench-query: install  ## needs `make stack-up`; POST /v1/search latency at 10k and 100k items, 1/4/16 clients
 	$(BIN)/python -m bench.query --model models/catalog.pt --queries $(CATALOG)/test --sizes 10000,100000

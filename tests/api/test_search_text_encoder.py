@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
-from embedder import Embedder
+from embedder import CheckpointError, Embedder
 from embedder.checkpoint import file_sha256, save_checkpoint
-from embedder.text_encoder import TextEncoderConfig, text_checkpoint
+from embedder.text_encoder import TextEncoder, TextEncoderConfig, text_checkpoint
 from embedder.training.text_trainer import DescribedPhotos, TextTrainConfig, train_text_encoder
 from tests.api.conftest import ApiCatalog
 
@@ -69,3 +69,13 @@ def test_title_words_are_fused_with_the_text_embedding(text_client: TestClient, 
 def test_without_a_text_encoder_words_alone_stay_solr_only(client: TestClient) -> None:
     body = client.post("/v1/search", json={"q": "frock", "k": 10}).json()
     assert body["fusion"] == "text" and body["hits"] == []
+
+
+def test_a_text_encoder_for_another_image_model_is_refused(api_settings: ApiSettings, tmp_path: Path) -> None:
+    path = tmp_path / "other.pt"
+    save_checkpoint(path, text_checkpoint(TextEncoder(TextEncoderConfig(buckets=64, hidden=8)), image_model="0" * 12))
+    with (
+        pytest.raises(CheckpointError, match="another image model|not"),
+        TestClient(create_app(api_settings.model_copy(update={"text_encoder_path": path}))),
+    ):
+        pass
