@@ -8,7 +8,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 STAMP := $(VENV)/.installed
 COMPOSE ?= docker compose
 
-.PHONY: install test lint format demo train-fashion-mnist train-catalog evaluate ablation bench-embed bench-stores bench-ingest \
+.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text evaluate bench-text-search ablation bench-embed bench-stores bench-ingest \
 	jvm-deps stack-up stack-down stack-status cluster-up cluster-down topology-submit index-catalog serve bench-query \
 	up down logs ps clean
 
@@ -39,13 +39,19 @@ test: lint
 
 demo: install  ## stack, topology, catalog streamed in; then the API and page on http://127.0.0.1:8000 until Ctrl-C
 	$(BIN)/cbir demo --model models/catalog.pt --catalog $(CATALOG)/train --queries $(CATALOG)/test
-	$(BIN)/cbir api serve --model models/catalog.pt --photo-dir $(CATALOG)/train
+	$(BIN)/cbir api serve --model models/catalog.pt --text-encoder models/text-encoder.pt --photo-dir $(CATALOG)/train
 
 train-fashion-mnist: install
 	$(BIN)/cbir train fashion-mnist --out models/fashion-mnist.pt
 
 train-catalog: install
 	$(BIN)/cbir train catalog --data $(CATALOG)/train --out models/catalog.pt
+
+train-text: install  ## the text encoder of text-only search, into models/catalog.pt's image space
+	$(BIN)/cbir train-text --model models/catalog.pt --data $(CATALOG)/train --out models/text-encoder.pt --epochs 30
+
+bench-text-search: install  ## text -> image R@1/R@10/mAP with words in no title: BM25 vs embedding vs fused
+	$(BIN)/python bench/text_search.py --model models/catalog.pt --text-encoder models/text-encoder.pt --catalog $(CATALOG)
 
 evaluate: install
 	$(BIN)/cbir evaluate --model fashion-mnist=models/fashion-mnist.pt --model catalog=models/catalog.pt \
@@ -85,7 +91,7 @@ index-catalog: install  ## needs `make stack-up`; the clothing catalog into Milv
 	$(BIN)/cbir index-folder $(CATALOG)/train --model models/catalog.pt
 
 serve: install  ## needs `make stack-up` (and `make index-catalog`): the API and page on http://127.0.0.1:8000
-	$(BIN)/cbir api serve --model models/catalog.pt --photo-dir $(CATALOG)/train
+	$(BIN)/cbir api serve --model models/catalog.pt --text-encoder models/text-encoder.pt --photo-dir $(CATALOG)/train
 
 bench-query: install  ## needs `make stack-up`; POST /v1/search latency at 10k and 100k items, 1/4/16 clients
 	$(BIN)/python -m bench.query --model models/catalog.pt --queries $(CATALOG)/test --sizes 10000,100000

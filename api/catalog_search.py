@@ -6,7 +6,8 @@ How the two stores are combined:
 2. With text `q`, Solr ranks the items matching the words (dismax over title and description) under the same
    filters as Solr filter queries; this runs concurrently with the Milvus search. The two rankings are fused
    by reciprocal rank fusion (`api/fusion.py`); without `q` the order is Milvus's. Without a query image (a
-   text-only search) Milvus is not asked: the order is Solr's (BM25), ranked as deep as the page needs.
+   text-only search) the vector is the words' text embedding when a text encoder is configured (the same
+   fusion), else Milvus is not asked: the order is Solr's (BM25), ranked as deep as the page needs.
 3. The catalog fields of the page come from Solr in one real-time-get request for all its ids (text hits
    already carry theirs). A vector hit that Solr does not know (deleted meanwhile) is left out.
 4. `one_per_product` collapses the ranking by product id, keeping each product's best photo; it needs the

@@ -28,7 +28,8 @@ from api.batching import MicroBatcher
 from api.load_shedding import BoundedPool
 from api.metrics import ApiMetrics
 from api.settings import ApiSettings
-from embedder import Embedder
+from embedder import CheckpointError, Embedder
+from embedder.text_encoder import TextEmbedder
 from indexer.errors import IndexerError
 from indexer.item import item_id_for_image
 from indexer.metadata_store import MetadataStore
@@ -69,9 +70,12 @@ def photo_index(folder: Path) -> dict[str, Path]:
 class Runtime:
     """The embedder, its work pools, and lazily connected store clients (reconnected after a failure)."""
 
-    def __init__(self, settings: ApiSettings, embedder: Embedder, metrics: ApiMetrics) -> None:
+    def __init__(
+        self, settings: ApiSettings, embedder: Embedder, metrics: ApiMetrics, text_encoder: TextEmbedder | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.text_encoder = text_encoder
         self.metrics = metrics
         self.model_version = settings.collection_version or embedder.version
         retry_after = settings.retry_after_s
@@ -112,7 +116,12 @@ class Runtime:
             threads=settings.torch_threads,
             device=settings.embed_device,
         )
-        runtime = cls(settings, embedder, metrics)
+        text_encoder = TextEmbedder.load(settings.text_encoder_path) if settings.text_encoder_path else None
+        if text_encoder is not None and text_encoder.image_model != embedder.version:
+            raise CheckpointError(
+                f"the text encoder maps into image model {text_encoder.image_model}, not {embedder.version}"
+            )
+        runtime = cls(settings, embedder, metrics, text_encoder)
         runtime.embedder.embed_pixels(np.zeros((1, *runtime.pixel_shape()), dtype=np.uint8))  # warm up torch
         for connect in (runtime.vectors, runtime.metadata):
             try:

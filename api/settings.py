@@ -16,6 +16,9 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     model_path: Path = Path("models/catalog.pt")
+    # The text encoder of searches by words alone (models/text-encoder.pt): q is embedded and searched in Milvus
+    # too, fused with Solr's BM25 by RRF. None: words alone are Solr's ranking only.
+    text_encoder_path: Path | None = None
     # Search this model version's collection instead of the model's own (benchmarks on synthetic vectors).
     collection_version: str | None = None
     milvus_uri: str = "http://127.0.0.1:19530"

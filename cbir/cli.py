@@ -109,6 +109,36 @@ def train(
     typer.echo(json.dumps({"checkpoint": str(out), "epoch": trainer.epoch, "metrics": trainer.history[-1]}, indent=2))
 
 
+@app.command("train-text")
+def train_text(
+    out: Annotated[Path, typer.Option(help="Text encoder checkpoint to write.")] = Path("models/text-encoder.pt"),
+    model: Annotated[Path, typer.Option(help="The image embedder whose space the text is mapped into.")] = Path(
+        "models/catalog.pt"
+    ),
+    data: Annotated[Path, typer.Option(help="Training photos, a <category>/<image> tree.")] = Path(
+        "../shared/datasets/clothing-small/train"
+    ),
+    epochs: Annotated[int, typer.Option(help="Passes over the photos (fresh descriptions each time).")] = 30,
+    threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train the text encoder into an image embedder's space: (photo, its description, a wrong one) triplets."""
+    import torch
+
+    from embedder import Embedder
+    from embedder.checkpoint import file_sha256, save_checkpoint
+    from embedder.text_encoder import text_checkpoint
+    from embedder.training.text_trainer import TextTrainConfig, describe_photos, train_text_encoder, training_record
+
+    torch.set_num_threads(threads)
+    config = TextTrainConfig(epochs=epochs, seed=seed)
+    photos = describe_photos(data, Embedder.load(model))
+    encoder, history = train_text_encoder(photos, config)
+    record = training_record(config, photos, str(data), history)
+    save_checkpoint(out, text_checkpoint(encoder, image_model=file_sha256(model)[:12], **record))
+    typer.echo(json.dumps({"checkpoint": str(out), "image_model": file_sha256(model)[:12], "last": history[-1]}))
+
+
 @app.command()
 def evaluate(
     model: Annotated[

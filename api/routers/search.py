@@ -3,7 +3,9 @@
 import time
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Request, Response
+from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from api.catalog_search import PageRequest, search_page
@@ -97,6 +99,20 @@ def _options(fields: dict[str, Any]) -> SearchOptions:
         raise InvalidField(validation_problem(error)) from error
 
 
+async def query_vector(
+    runtime: Runtime, image: bytes | None, text: str | None, timings: Timings
+) -> NDArray[np.float32] | None:
+    """The photo's embedding; for words alone, their text embedding when a text encoder is loaded; else None."""
+    if image is not None:
+        return await runtime.embed(image, timings)
+    if text is None or runtime.text_encoder is None:
+        return None
+    started = time.perf_counter()
+    vector = runtime.text_encoder.embed([text])[0]  # (D,), in the image space: well under a millisecond
+    timings.add("embed-text", time.perf_counter() - started)
+    return vector
+
+
 def request_body_spec() -> dict[str, Any]:
     """The OpenAPI requestBody of the search: the image is optional in the multipart form too (`q` alone)."""
     spec = openapi_request_body()
@@ -116,7 +132,8 @@ async def search(request: Request, runtime: RuntimeDep) -> Response:
     or both.
 
     Filters narrow the image search in Milvus itself; `q` adds Solr text relevance, fused by reciprocal rank
-    fusion; with `q` alone the order is Solr's (BM25). `cursor` is the previous page's `next_cursor`;
+    fusion; with `q` alone the order is Solr's (BM25), fused with the text embedding's Milvus ranking when a text
+    encoder is configured (`CBIR_API_TEXT_ENCODER_PATH`). `cursor` is the previous page's `next_cursor`;
     `one_per_product` keeps each product's best photo. Neither a photo nor words: 422.
     """
     timings = Timings()
@@ -129,5 +146,5 @@ async def search(request: Request, runtime: RuntimeDep) -> Response:
     )
     offset = decode_cursor(options.cursor, fingerprint, max_offset=runtime.settings.max_depth - 1)
     page = PageRequest(search_filter, text, k, offset, fingerprint, options.one_per_product)
-    vector = None if image is None else await runtime.embed(image, timings)
+    vector = await query_vector(runtime, image, text, timings)
     return timed_json(await search_page(runtime, vector, page, timings), timings, runtime)

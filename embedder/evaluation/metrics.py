@@ -15,6 +15,8 @@ is gallery item i and is removed from its own ranking.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -67,3 +69,21 @@ def retrieval_metrics(
         name: value / (counted if name.startswith("mAP") else n_queries) if n_queries else 0.0
         for name, value in sums.items()
     }
+
+
+def ranking_metrics(hits: Sequence[Sequence[bool]], n_relevant: Sequence[int], ks: Sequence[int] = (1, 10)) -> dict:
+    """Metrics of given rankings (BM25, fused, ...) that may stop early: hits[q][i] says whether query q's result
+    at rank i + 1 is relevant, n_relevant[q] how many relevant items exist. R@k: share of queries with a relevant
+    item in the first k; AP: mean over all n_relevant items of precision at their rank (an item the ranking never
+    returns adds 0); mAP averages AP over queries with at least one relevant item."""
+    recall = dict.fromkeys(ks, 0.0)
+    aps = []
+    for row, total in zip(hits, n_relevant, strict=True):
+        flags = np.asarray(row, dtype=bool)
+        for k in ks:
+            recall[k] += float(flags[:k].any())
+        if total:
+            ranks = np.flatnonzero(flags) + 1  # 1-based ranks of the relevant results
+            aps.append(float((np.arange(1, len(ranks) + 1) / ranks).sum() / total))
+    n = max(len(hits), 1)
+    return {**{f"R@{k}": recall[k] / n for k in ks}, "mAP": float(np.mean(aps)) if aps else 0.0}

@@ -16,10 +16,11 @@ def test_store_addresses_come_from_the_stack_run_folder(tmp_path: Path, monkeypa
     monkeypatch.setenv("CBIR_API_SOLR_CORE_URL", "http://solr.internal:8983/solr/catalog")
     get_api_settings.cache_clear()
     try:
-        settings = serving_settings("0.0.0.0", 9000, Path("m.pt"), None, tmp_path)
+        settings = serving_settings("0.0.0.0", 9000, Path("m.pt"), None, tmp_path, Path("t.pt"))
     finally:
         get_api_settings.cache_clear()
     assert (settings.host, settings.port, settings.model_path) == ("0.0.0.0", 9000, Path("m.pt"))
+    assert settings.text_encoder_path == Path("t.pt")
     assert settings.milvus_uri == "http://127.0.0.1:1111"
     assert settings.kafka_bootstrap_servers == "127.0.0.1:3333"
     assert settings.solr_core_url == "http://solr.internal:8983/solr/catalog"  # the environment wins
@@ -28,8 +29,9 @@ def test_store_addresses_come_from_the_stack_run_folder(tmp_path: Path, monkeypa
 def test_without_a_stack_the_defaults_stay(tmp_path: Path) -> None:
     settings = serving_settings(None, None, None, None, tmp_path)
     assert settings.milvus_uri == "http://127.0.0.1:19530" and settings.port == 8000
+    assert settings.text_encoder_path is None  # words alone are Solr's ranking unless asked
 
 
 def test_serve_is_a_cli_command() -> None:
     result = CliRunner().invoke(app, ["api", "serve", "--help"])
-    assert result.exit_code == 0 and "--photo-dir" in result.output
+    assert result.exit_code == 0 and "--photo-dir" in result.output and "--text-encoder" in result.output

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from embedder.evaluation.metrics import retrieval_metrics
+from embedder.evaluation.metrics import ranking_metrics, retrieval_metrics
 
 
 def unit(angle_degrees: float) -> list[float]:
@@ -69,3 +69,17 @@ def test_leave_one_out_needs_matching_sets() -> None:
             np.zeros(3),
             leave_one_out=True,
         )
+
+
+def test_ranking_metrics_by_hand() -> None:
+    # Query 1 returns (no, yes, no, yes) of its 3 relevant items (one never returned): AP = (1/2 + 2/4) / 3.
+    # Query 2 returns nothing of its 2 relevant items: AP = 0. Query 3 has no relevant item: not in mAP.
+    metrics = ranking_metrics([[False, True, False, True], [], [False]], [3, 2, 0], ks=(1, 2))
+    assert metrics["R@1"] == 0.0
+    assert metrics["R@2"] == pytest.approx(1 / 3)
+    assert metrics["mAP"] == pytest.approx(((1 / 2 + 2 / 4) / 3 + 0) / 2)
+
+
+def test_ranking_metrics_perfect_ranking() -> None:
+    metrics = ranking_metrics([[True, True, False]], [2], ks=(1, 10))
+    assert metrics == {"R@1": 1.0, "R@10": 1.0, "mAP": 1.0}

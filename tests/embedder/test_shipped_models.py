@@ -39,3 +39,25 @@ def test_catalog_model_beats_raw_pixels_on_real_photos() -> None:
     baseline = retrieval_metrics(pixels.embed(queries), q_labels, pixels.embed(gallery), g_labels)
     assert ours["R@1"] > baseline["R@1"] + 0.15
     assert ours["mAP@all"] > baseline["mAP@all"] + 0.1
+
+
+def test_shipped_text_encoder_maps_into_the_catalog_model() -> None:
+    from embedder.text_encoder import TextEmbedder
+
+    path = MODELS / "text-encoder.pt"
+    text = TextEmbedder.load(path)
+    assert path.stat().st_size < 5_000_000
+    assert text.image_model == Embedder.load(MODELS / "catalog.pt").version  # trained for the shipped embedder
+    assert text.dim == 128
+
+
+@pytest.mark.skipif(not CATALOG.is_dir(), reason="needs ../shared/datasets/clothing-small beside the checkout")
+def test_shipped_text_encoder_finds_held_out_photos_by_a_synonym() -> None:
+    from embedder.text_encoder import TextEmbedder
+
+    paths, labels, names = list_image_folder(CATALOG / "test")
+    gallery = Embedder.load(MODELS / "catalog.pt").embed([path.read_bytes() for path in paths])
+    text = TextEmbedder.load(MODELS / "text-encoder.pt")
+    for query, category in [("sneakers", "shoes"), ("jeans", "pants"), ("frock", "dress")]:
+        top = np.argsort(-(gallery @ text.embed([query])[0]))[:10]
+        assert sum(names[labels[i]] == category for i in top) >= 5, query
