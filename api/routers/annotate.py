@@ -51,7 +51,7 @@ def accept(runtime: Runtime, cluster: int, decision: ClusterDecision) -> Cluster
 @router.post(
     "/clusters/{cluster}",
     response_model=ClusterDecisionResult,
-    responses=error_responses(400, 401, 403, 404, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 413, 422, 503),
     summary="Accept (name) or skip a mined cluster (annotator key)",
 )
 async def decide(cluster: int, decision: ClusterDecision, runtime: RuntimeDep, _: AnnotatorKeyDep) -> Any:
@@ -63,7 +63,7 @@ async def decide(cluster: int, decision: ClusterDecision, runtime: RuntimeDep, _
     return await run_in_threadpool(accept, runtime, cluster, decision)
 
 
-@router.post("/relevance", status_code=204, responses=error_responses(400, 401, 403, 422), summary="Mark a result")
+@router.post("/relevance", status_code=204, responses=error_responses(400, 401, 403, 413, 422), summary="Mark a result")
 async def relevance(mark: RelevanceMark, runtime: RuntimeDep, _: AnnotatorKeyDep) -> None:
     """Record whether a result is relevant to its query, in the evaluation set (JSON lines)."""
     record = {**mark.model_dump(), "model_version": runtime.model_version}
