@@ -9,6 +9,16 @@ import typer
 _SHOWN = 20
 
 
+def write_orphan_counts(metrics_dir: Path, milvus_only: int, solr_only: int) -> None:
+    """The counts the ingest exporter serves as cbir_reconcile_orphans (written atomically)."""
+    from ingest.metrics_export import RECONCILE_FILE
+
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    temporary = metrics_dir / f"{RECONCILE_FILE}.tmp"
+    temporary.write_text(json.dumps({"orphans": {"milvus": milvus_only, "solr": solr_only}}))
+    temporary.replace(metrics_dir / RECONCILE_FILE)
+
+
 def reconcile(
     model: Annotated[Path, typer.Option(help="Checkpoint; its version names the active Milvus collection.")] = Path(
         "models/catalog.pt"
@@ -20,6 +30,9 @@ def reconcile(
         str | None, typer.Option(help="Solr core URL [env CBIR_INDEXER_SOLR_CORE_URL; default: the stack's]")
     ] = None,
     run_dir: Annotated[Path | None, typer.Option(help="Run folder of `cbir stack up` [env CBIR_STACK_RUN_DIR]")] = None,
+    metrics_dir: Annotated[
+        Path | None, typer.Option(help="Also write the orphan counts here for `cbir topology metrics`")
+    ] = None,
 ) -> None:
     """Report the ids only one store holds (JSON); with --repair delete them. Exit 1 if orphans remain."""
     from cbir.indexer_connection import indexer_settings
@@ -49,5 +62,7 @@ def reconcile(
         "repaired": repair,
     }
     typer.echo(json.dumps(report, indent=2))
+    if metrics_dir is not None:
+        write_orphan_counts(metrics_dir, len(orphans.milvus_only), len(orphans.solr_only))
     if orphans.count and not repair:
         raise typer.Exit(1)

@@ -29,7 +29,7 @@ def tiny_index(milvus_uri: str, metadata_store: MetadataStore, tiny_checkpoint: 
 
 
 def test_reconcile_finds_and_repairs_orphans_on_both_sides(
-    tiny_index: CatalogIndex, make_item, tiny_checkpoint: Path, milvus_uri: str, solr_core_url: str
+    tiny_index: CatalogIndex, make_item, tiny_checkpoint: Path, milvus_uri: str, solr_core_url: str, tmp_path: Path
 ) -> None:
     version, dim = tiny_index.vectors.model_version, tiny_index.vectors.dim
     items = [make_item(n, model_version=version) for n in range(5)]
@@ -42,9 +42,10 @@ def test_reconcile_finds_and_repairs_orphans_on_both_sides(
     command = ["reconcile", "--model", str(tiny_checkpoint), "--settle", "0.2"]
     command += ["--milvus-uri", milvus_uri, "--solr-url", solr_core_url]
     runner = CliRunner()
-    found = runner.invoke(app, command)
+    found = runner.invoke(app, [*command, "--metrics-dir", str(tmp_path)])
     assert found.exit_code == 1, found.output
     assert json.loads(found.output)["solr_only_products"] == ["P4"]
+    assert json.loads((tmp_path / "reconcile.json").read_text()) == {"orphans": {"milvus": 1, "solr": 1}}
     repaired = runner.invoke(app, [*command, "--repair"])
     assert repaired.exit_code == 0, repaired.output
     assert find_orphans(tiny_index).count == 0
