@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
+from pydantic import SecretStr
 
 from api.errors import MissingApiKey, WrongApiKey
 from api.runtime import Runtime
@@ -40,23 +41,25 @@ def key_matches(given: str, keys: list[str]) -> bool:
     return matched
 
 
-def require_api_key(settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)] = None) -> None:
-    """MissingApiKey (401) without a key, WrongApiKey (403) for a key that is not configured."""
+def check_key(key: str | None, keys: list[SecretStr], what: str) -> None:
+    """MissingApiKey (401) without a key, WrongApiKey (403) for a key that is not one of keys."""
     if not key:
-        raise MissingApiKey(f"this endpoint needs an API key in the {API_KEY_HEADER} header")
-    if not key_matches(key, [secret.get_secret_value() for secret in settings.api_keys]):
-        raise WrongApiKey("the API key is not valid")
+        raise MissingApiKey(f"this endpoint needs {what} in the {API_KEY_HEADER} header")
+    if not key_matches(key, [secret.get_secret_value() for secret in keys]):
+        raise WrongApiKey(f"{what} is not valid")
+
+
+def require_api_key(settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)] = None) -> None:
+    """A publishing key (CBIR_API_API_KEYS)."""
+    check_key(key, settings.api_keys, "an API key")
 
 
 ApiKeyDep = Annotated[None, Depends(require_api_key)]
 
 
 def require_annotator_key(settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)] = None) -> None:
-    """The same check as require_api_key, against the annotators' keys."""
-    if not key:
-        raise MissingApiKey(f"annotation needs an annotator key in the {API_KEY_HEADER} header")
-    if not key_matches(key, [secret.get_secret_value() for secret in settings.annotator_keys]):
-        raise WrongApiKey("the annotator key is not valid")
+    """An annotator key (CBIR_API_ANNOTATOR_KEYS)."""
+    check_key(key, settings.annotator_keys, "an annotator key")
 
 
 AnnotatorKeyDep = Annotated[None, Depends(require_annotator_key)]
