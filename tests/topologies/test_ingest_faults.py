@@ -1,0 +1,83 @@
+"""A store that stops answering for 20 s in the middle of a steady stream loses nothing and duplicates nothing.
+
+Solr or Milvus is frozen (SIGSTOP of its process group: connections hang, as with a stalled or partitioned
+server) while photos are published at a steady rate, then thawed. Afterwards every photo is searchable exactly
+once, neither store holds an orphan, and nothing was dead-lettered.
+"""
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from cbir.ingest_topology import start_ingest_topology
+from cbir.stack.launcher import Stack
+from cbir.stack.process import PidFile, stop
+from embedder import Embedder
+from indexer.reconcile import find_orphans
+from tests.ingest.kafka_helpers import read_topic
+from tests.topologies.ingest_fixtures import inline_catalog
+from tests.topologies.running_topology import empty_stores, publish, searchable_count, topology_settings, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PHOTOS = 90
+RATE_PER_S = 3.0  # 30 s of stream: the 20 s outage falls in its middle
+OUTAGE_S = 20.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect (issue 10): after a 20 s store freeze mid-stream, photos stay unindexed for minutes "
+    "(seen at stop 9: not all searchable 180 s after the thaw); to fix, then remove this mark",
+)
+@pytest.mark.parametrize("store", ["solr", "milvus"])
+def test_a_store_outage_mid_stream_loses_nothing(
+    stack: Stack, tiny_checkpoint: Path, tmp_path: Path, store: str
+) -> None:
+    ingest, indexer = topology_settings(
+        stack, tiny_checkpoint, tmp_path / "metrics", embed_batch_size=4, index_batch_size=4, max_replays=3
+    )
+    index = empty_stores(indexer, Embedder.load(tiny_checkpoint).dim)
+    catalog = inline_catalog(PHOTOS)
+    record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=400, partitions=2)
+
+    def steady_stream() -> None:
+        for message in catalog.messages:
+            publish(ingest.bootstrap_servers, ingest.topic, [message])
+            time.sleep(1 / RATE_PER_S)
+
+    publisher = threading.Thread(target=steady_stream)
+    pid = PidFile(stack.settings.run_dir, store).read()
+    assert pid is not None
+    started = time.monotonic()
+    try:
+        publisher.start()
+        wait_for(lambda: searchable_count(index) >= 5, record, log, timeout_s=120, poll_s=0.25)
+        before_outage = searchable_count(index)
+        os.killpg(pid.pid, signal.SIGSTOP)
+        try:
+            time.sleep(OUTAGE_S)
+        finally:
+            os.killpg(pid.pid, signal.SIGCONT)
+        thawed = time.monotonic()
+        publisher.join()
+        wait_for(lambda: searchable_count(index) >= PHOTOS, record, log, timeout_s=90, poll_s=0.5)
+        recovered_s = time.monotonic() - thawed
+        time.sleep(3)  # replays still in flight must not add anything
+    finally:
+        publisher.join()
+        stop(record, timeout_s=30)
+
+    assert before_outage < PHOTOS / 2, f"the outage came too late: {before_outage} of {PHOTOS} already searchable"
+    index.vectors.flush()
+    assert searchable_count(index) == index.vectors.count() == PHOTOS
+    assert set(index.get(list(catalog.good_ids))) == set(catalog.good_ids)
+    assert find_orphans(index).count == 0
+    assert read_topic(ingest.bootstrap_servers, ingest.dead_letter_topic, count=1, timeout_s=3) == []
+    summary = f"{PHOTOS} published, {searchable_count(index)} searchable, 0 duplicates, 0 orphans, 0 dead letters"
+    timing = f"{recovered_s:.1f} s after the thaw ({time.monotonic() - started:.0f} s in all)"
+    print(f"\n{store} frozen {OUTAGE_S:.0f} s with {before_outage} searchable: {summary}; all searchable {timing}")
