@@ -32,10 +32,10 @@ async def proposals(runtime: RuntimeDep, _: AnnotatorKeyDep) -> dict[str, Any]:
 
 def accept(runtime: Runtime, cluster: int, decision: ClusterDecision) -> ClusterDecisionResult:
     """Re-publish the kept items under the new category (the normal ingest path) and record the labels."""
-    members = next((p["item_ids"] for p in read_proposals(runtime)["proposals"] if p["cluster"] == cluster), None)
+    members = next((set(p["item_ids"]) for p in read_proposals(runtime)["proposals"] if p["cluster"] == cluster), None)
     if members is None:
         raise ProposalsNotFound(f"no cluster {cluster} in the proposals")
-    kept = [item_id for item_id in decision.item_ids if item_id in set(members)]
+    kept = [item_id for item_id in decision.item_ids if item_id in members]
     items = runtime.metadata().get(kept)
     category = str(decision.category)
     records = []
