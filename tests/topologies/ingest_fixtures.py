@@ -143,5 +143,5 @@ def inline_catalog(photos: int, every: int = 5) -> PublishedCatalog:
         catalog.messages.append((message.product_id.encode(), message.model_dump_json(exclude_none=True).encode()))
         catalog.good_ids[item_id] = path.read_bytes()
         if len(catalog.good_ids) == photos:
-            break
-    return catalog
+            return catalog
+    raise ValueError(f"{root} has only {len(catalog.good_ids)} distinct photos at every {every}th; {photos} asked")
