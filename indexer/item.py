@@ -1,11 +1,13 @@
 """The catalog item: one product photo as indexed in Milvus (vector + filters) and Solr (metadata)."""
 
 import hashlib
+import re
 from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 ITEM_ID_LENGTH = 64
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, but tab and newlines
 
 
 def item_id_for_image(image: bytes) -> str:
@@ -23,7 +25,7 @@ class ProductFields(BaseModel):
     brand: str = Field(min_length=1, max_length=256)
     category: str = Field(min_length=1, max_length=128)
     colour: str = Field(min_length=1, max_length=64)
-    price: float = Field(ge=0)
+    price: float = Field(ge=0, strict=True, description="A JSON number (not a string, not a boolean)")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
     product_url: str = Field(pattern=r"^https?://", max_length=2048)
     image_url: str = Field(
@@ -37,7 +39,18 @@ class ProductFields(BaseModel):
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
         """Store every time in UTC (Solr dates are UTC)."""
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as error:  # e.g. 9999-12-31T23:59:59-14:00
+            raise ValueError("out of range once converted to UTC") from error
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        """Text holds no control characters (Solr refuses them, and no catalog field needs them)."""
+        if isinstance(value, str) and (found := CONTROL_CHARACTERS.search(value)):
+            raise ValueError(f"control character {found.group()!r} at position {found.start()}")
+        return value
 
 
 class CatalogItem(ProductFields):

@@ -103,7 +103,11 @@ def _may_fetch(address: IPAddress, policy: FetchPolicy) -> bool:
 def parse_url(url: str) -> httpx.URL:
     """A strictly parsed http(s) URL with a host and no credentials; RecordRejected for anything else."""
     if len(url) > _MAX_URL_LENGTH or any(ord(c) <= 0x20 or ord(c) >= 0x7F or c == "\\" for c in url):
-        raise RecordRejected(FETCH_STAGE, "the URL is too long or holds spaces, control characters or backslashes")
+        raise RecordRejected(
+            FETCH_STAGE,
+            f"the URL is over {_MAX_URL_LENGTH} characters or holds spaces, control characters, backslashes or "
+            "non-ASCII characters (percent-encode them, and IDNA-encode a host)",
+        )
     try:
         parsed = httpx.URL(url)
         port = parsed.port

@@ -71,10 +71,13 @@ def parse_message(raw: bytes | str) -> UpsertMessage | DeleteMessage:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise RecordRejected(PARSE_STAGE, f"not JSON: {error}") from error
+    except RecursionError as error:
+        raise RecordRejected(PARSE_STAGE, "not JSON we read: nested too deeply") from error
     if not isinstance(data, dict):
         raise RecordRejected(PARSE_STAGE, f"expected a JSON object, got {type(data).__name__}")
-    if data.get("schema_version") != SCHEMA_VERSION:
-        raise RecordRejected(PARSE_STAGE, f"unsupported schema_version {data.get('schema_version')!r}")
+    version = data.get("schema_version")
+    if type(version) is not int or version != SCHEMA_VERSION:  # type(): True == 1 in Python
+        raise RecordRejected(PARSE_STAGE, f"unsupported schema_version {version!r}")
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as error:

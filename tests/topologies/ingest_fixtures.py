@@ -70,27 +70,10 @@ def build_catalog(photos: int, duplicates: int, base_url: str, served: Path) -> 
     catalog.good_ids.pop(item_id_for_image(paths[-1].read_bytes()))
     good = len(catalog.messages)
     _add_bad_records(catalog, upserts[0], paths[0].read_bytes(), base_url, served)
-    _add_hostile_records(catalog, upserts[0], base_url)
     # the bad records in the middle of the stream: the good ones after them must be indexed too
     half = photos // 2
     catalog.messages = [*catalog.messages[:half], *catalog.messages[good:], *catalog.messages[half:good]]
     return catalog
-
-
-def _add_hostile_records(catalog: PublishedCatalog, template: UpsertMessage, base_url: str) -> None:
-    """Records that once stopped the stream (a component crashed on them), marked by their product id."""
-    catalog.messages.append((b"bad-null-value", None))
-    catalog.bad["bad-null-value"] = "spout"
-    fields = template.model_dump(mode="json", exclude={"image_b64"}) | {"product_id": "bad-infinite-price"}
-    catalog.messages.append(
-        (b"bad-infinite-price", json.dumps(fields).replace(f'"price": {fields["price"]}', '"price": 1e999').encode())
-    )
-    catalog.bad["bad-infinite-price"] = "parse"
-    urls = {"bad-url-port": "http://h:99999/x", "bad-url-ipv6": "http://[::1/x", "bad-url-tab": base_url + "a\tb.jpg"}
-    for marker, url in urls.items():
-        message = template.model_copy(update={"product_id": marker, "image_b64": None, "image_url": url})
-        catalog.messages.append((marker.encode(), message.model_dump_json(exclude_none=True).encode()))
-        catalog.bad[marker] = "fetch"
 
 
 def _add_bad_records(
