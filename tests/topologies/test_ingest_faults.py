@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
 from cbir.ingest_topology import start_ingest_topology
 from cbir.stack.launcher import Stack
-from cbir.stack.process import PidFile, stop
+from cbir.stack.process import PidFile, stop, stop_session
 from embedder import Embedder
 from indexer.reconcile import find_orphans
 from tests.ingest.kafka_helpers import read_topic
@@ -27,6 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PHOTOS = 90
 RATE_PER_S = 3.0  # 30 s of stream: the 20 s outage falls in its middle
 OUTAGE_S = 20.0
+WARM_UP = 3  # photos published (and searchable) before the steady stream
 
 
 @pytest.mark.parametrize("store", ["solr", "milvus"])
@@ -41,7 +44,7 @@ def test_a_store_outage_mid_stream_loses_nothing(
     record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=400, partitions=2)
 
     def steady_stream() -> None:
-        for message in catalog.messages:
+        for message in catalog.messages[WARM_UP:]:
             publish(ingest.bootstrap_servers, ingest.topic, [message])
             time.sleep(1 / RATE_PER_S)
 
@@ -50,8 +53,10 @@ def test_a_store_outage_mid_stream_loses_nothing(
     assert pid is not None
     started = time.monotonic()
     try:
-        publisher.start()
-        wait_for(lambda: searchable_count(index) >= 5, record, log, timeout_s=120, poll_s=0.25)
+        publish(ingest.bootstrap_servers, ingest.topic, catalog.messages[:WARM_UP])
+        wait_for(lambda: searchable_count(index) >= WARM_UP, record, log, timeout_s=120, poll_s=0.25)
+        publisher.start()  # the steady stream starts once the topology indexes
+        time.sleep(3)
         before_outage = searchable_count(index)
         os.killpg(pid.pid, signal.SIGSTOP)
         try:
@@ -76,3 +81,64 @@ def test_a_store_outage_mid_stream_loses_nothing(
     summary = f"{PHOTOS} published, {searchable_count(index)} searchable, 0 duplicates, 0 orphans, 0 dead letters"
     timing = f"{recovered_s:.1f} s after the thaw ({time.monotonic() - started:.0f} s in all)"
     print(f"\n{store} frozen {OUTAGE_S:.0f} s with {before_outage} searchable: {summary}; all searchable {timing}")
+
+
+def _send_until_acknowledged(producer: KafkaProducer, topic: str, key: bytes, value: bytes | None) -> None:
+    """What a careful crawler does: send, and while the broker is away, wait and send again (at least once)."""
+    while True:
+        try:
+            producer.send(topic, key=key, value=value).get(timeout=10)
+            return
+        except KafkaError:
+            time.sleep(1)
+
+
+def test_a_kafka_broker_restart_mid_stream_loses_nothing(stack: Stack, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    ingest, indexer = topology_settings(
+        stack, tiny_checkpoint, tmp_path / "metrics", embed_batch_size=4, index_batch_size=4, max_replays=3
+    )
+    index = empty_stores(indexer, Embedder.load(tiny_checkpoint).dim)
+    catalog = inline_catalog(PHOTOS, every=3)
+    record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=400, partitions=2)
+    producer = KafkaProducer(bootstrap_servers=ingest.bootstrap_servers, reconnect_backoff_max_ms=2000)
+
+    def steady_stream() -> None:
+        for key, value in catalog.messages[WARM_UP:]:
+            _send_until_acknowledged(producer, ingest.topic, key, value)
+            time.sleep(1 / RATE_PER_S)
+
+    publisher = threading.Thread(target=steady_stream)
+    kafka = PidFile(stack.settings.run_dir, "kafka")
+    started = time.monotonic()
+    try:
+        publish(ingest.bootstrap_servers, ingest.topic, catalog.messages[:WARM_UP])
+        wait_for(lambda: searchable_count(index) >= WARM_UP, record, log, timeout_s=120, poll_s=0.25)
+        publisher.start()  # the steady stream starts once the topology indexes
+        time.sleep(3)
+        before_outage = searchable_count(index)
+        broker = kafka.read()
+        assert broker is not None
+        stop_session(broker, timeout_s=30)  # a clean broker shutdown, as in a rolling restart
+        kafka.remove()
+        down = time.monotonic()
+        stack.up()  # starts the broker again on the same data
+        restarted = time.monotonic()
+        publisher.join()
+        wait_for(lambda: searchable_count(index) >= PHOTOS, record, log, timeout_s=120, poll_s=0.5)
+        recovered_s = time.monotonic() - restarted
+        time.sleep(3)  # replays still in flight must not add anything
+    finally:
+        publisher.join()
+        producer.close()
+        stop(record, timeout_s=30)
+        stack.up()  # whatever happened, the other tests get their broker
+
+    assert before_outage < PHOTOS / 2, f"the restart came too late: {before_outage} of {PHOTOS} already searchable"
+    index.vectors.flush()
+    assert searchable_count(index) == index.vectors.count() == PHOTOS
+    assert set(index.get(list(catalog.good_ids))) == set(catalog.good_ids)
+    assert find_orphans(index).count == 0
+    assert read_topic(ingest.bootstrap_servers, ingest.dead_letter_topic, count=1, timeout_s=3) == []
+    summary = f"{PHOTOS} published, {searchable_count(index)} searchable, 0 duplicates, 0 orphans, 0 dead letters"
+    timing = f"all searchable {recovered_s:.1f} s after it was back ({time.monotonic() - started:.0f} s in all)"
+    print(f"\nKafka broker down {restarted - down:.0f} s with {before_outage} searchable: {summary}; {timing}")

@@ -4,6 +4,9 @@ Nothing a crawler publishes may stop it. A record without a value, a batch it ca
 failed, timed out or was in flight when a worker died too often are dead-lettered with a reason. Attempts are
 counted durably (ingest.offsets.PartitionAttempts, in the commit metadata), and a message that was in flight when
 a previous worker died is emitted alone, so only a message that kills workers sees its count grow.
+
+Nor may a broker that restarts stop it: what needs Kafka (a commit, a dead letter) is tried again once Kafka
+answers, and nothing is marked done before its dead letter is written.
 """
 
 import heapq
@@ -14,7 +17,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import CorruptRecordError, UnsupportedCodecError
+from kafka.errors import CorruptRecordError, KafkaError, UnsupportedCodecError
 from kafka.structs import OffsetAndMetadata
 from streamparse import Spout
 
@@ -23,6 +26,7 @@ from ingest.offsets import OffsetTracker, PartitionAttempts
 from topologies.ingest.reporting import component_setup, report
 
 MAX_BACKOFF_S = 60.0
+KAFKA_AWAY_PAUSE_S = 0.5  # how long next_tuple waits when the broker does not answer
 PROBE_TIMEOUT_MS = 500
 PROBE_POLLS = 4
 UNDECODABLE = (UnsupportedCodecError, CorruptRecordError)
@@ -135,6 +139,7 @@ class KafkaSpout(Spout):
         self.emitted: dict[str, list[Any]] = {}  # tuple id -> values, kept until done
         self.suspects: set[str] = set()  # in flight, and in flight before when a worker died
         self.replays: list[tuple[float, str]] = []  # heap of (due time, tuple id)
+        self.undelivered: list[str] = []  # failed too often, their dead letters not yet written (Kafka was away)
         self.last_commit = self.partitions_checked = time.monotonic()
         self._assign(self._wait_for_partitions())
 
@@ -163,14 +168,20 @@ class KafkaSpout(Spout):
 
     def next_tuple(self) -> None:
         """Emit a due replay, or what max_spout_pending allows of the buffered records (a call is a round trip)."""
-        if self.replays and self.replays[0][0] <= time.monotonic():
-            self._replay(heapq.heappop(self.replays)[1])
-        else:
-            self._emit_buffered()
-        self._commit()
-        if time.monotonic() - self.partitions_checked > self.settings.partition_check_interval_s:
-            self.partitions_checked = time.monotonic()
-            self._assign(set(self.consumer.partitions_for_topic(self.settings.topic) or ()))
+        try:
+            self._write_undelivered()
+            if self.replays and self.replays[0][0] <= time.monotonic():
+                self._replay(heapq.heappop(self.replays)[1])
+            else:
+                self._emit_buffered()
+            self._commit()
+            if time.monotonic() - self.partitions_checked > self.settings.partition_check_interval_s:
+                self.partitions_checked = time.monotonic()
+                self._assign(set(self.consumer.partitions_for_topic(self.settings.topic) or ()))
+        except KafkaError as error:  # the broker is away: every step above can be taken again
+            self.logger.warning("Kafka does not answer (%r); trying again", error)
+            self.counters.add("kafka_unavailable")
+            time.sleep(KAFKA_AWAY_PAUSE_S)
         report(self.counters, self.settings, self.logger)
 
     def _emit_buffered(self) -> None:
@@ -186,9 +197,11 @@ class KafkaSpout(Spout):
             prior = self.attempts[record.partition].attempts(record.offset)
             if 0 < prior <= self.settings.max_replays and (ready or self.emitted):
                 break  # a suspect waits until nothing else is in flight
-            self.buffered.popleft()
-            if self._refused(record, prior):
+            if self._must_refuse(record, prior):
+                self._refuse(record, prior)  # raises KafkaError, the record still buffered, if Kafka is away
+                self.buffered.popleft()
                 continue
+            self.buffered.popleft()
             ready.append((record, prior > 0))
             if prior > 0:
                 break
@@ -198,16 +211,22 @@ class KafkaSpout(Spout):
         """The next records; a batch that cannot be decoded is dead-lettered and skipped."""
         records, skipped = poll_skipping_undecodable(self.consumer, 100, self.settings.bootstrap_servers)
         if skipped is not None:
-            self._dead_letter(b"", skipped.reason(), f"{skipped.tp.topic}/{skipped.tp.partition}/{skipped.first}")
+            try:
+                self._dead_letter(b"", skipped.reason(), f"{skipped.tp.topic}/{skipped.tp.partition}/{skipped.first}")
+            except KafkaError:
+                self.consumer.seek(skipped.tp, skipped.first)  # found again, and dead-lettered, once Kafka answers
+                raise
             self.tracker.emitted(skipped.tp.partition, skipped.end - 1)
             self.tracker.done(skipped.tp.partition, skipped.end - 1)
             self._commit(now=True)
         return records
 
-    def _refused(self, record: ConsumerRecord, prior: int) -> bool:
-        """Dead-letter a record without a value, or one already attempted too often; whether it was."""
-        if record.value is not None and prior <= self.settings.max_replays:
-            return False
+    def _must_refuse(self, record: ConsumerRecord, prior: int) -> bool:
+        """Whether a record has no value, or was already attempted too often."""
+        return record.value is None or prior > self.settings.max_replays
+
+    def _refuse(self, record: ConsumerRecord, prior: int) -> None:
+        """Dead-letter a record without a value, or one already attempted too often."""
         reason = (
             f"record keyed {record.key!r} has no value (null): a crawler deletes a product with an op=delete message"
             if record.value is None
@@ -218,7 +237,6 @@ class KafkaSpout(Spout):
         self.tracker.done(record.partition, record.offset)
         self.attempts[record.partition].done(record.offset)
         self._commit(now=True)  # so that a restart does not dead-letter it again
-        return True
 
     def _emit_records(self, ready: list[tuple[ConsumerRecord, bool]]) -> None:
         """Count the attempts durably, then emit."""
@@ -256,9 +274,20 @@ class KafkaSpout(Spout):
             delay = min(self.settings.retry_backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
             heapq.heappush(self.replays, (time.monotonic() + delay, tup_id))
             return
-        _, message, source, _ = self.emitted[tup_id]
-        self._dead_letter(message, f"failed or timed out {attempt} times (the bolts' logs say why)", source)
-        self._done(tup_id)
+        self.undelivered.append(tup_id)
+        try:
+            self._write_undelivered()
+        except KafkaError as error:
+            self.logger.warning("dead letter of %s not written (%r); trying again", tup_id, error)
+
+    def _write_undelivered(self) -> None:
+        """Dead-letter the messages that failed too often, each done once Kafka has its dead letter."""
+        while self.undelivered:
+            tup_id = self.undelivered[0]
+            _, message, source, attempt = self.emitted[tup_id]
+            self._dead_letter(message, f"failed or timed out {attempt} times (the bolts' logs say why)", source)
+            self.undelivered.pop(0)
+            self._done(tup_id)
 
     def _dead_letter(self, message: bytes | str, reason: str, source: str) -> None:
         """Write a spout-stage dead letter and wait until Kafka has it."""
@@ -284,9 +313,14 @@ class KafkaSpout(Spout):
         self.last_commit = time.monotonic()
         self.positions.update(moved)
         topic = self.settings.topic
-        self.consumer.commit({
-            TopicPartition(topic, p): OffsetAndMetadata(position, self.attempts[p].metadata(position), -1)
-            for p, position in self.positions.items()
-        })  # fmt: skip
+        try:
+            self.consumer.commit({
+                TopicPartition(topic, p): OffsetAndMetadata(position, self.attempts[p].metadata(position), -1)
+                for p, position in self.positions.items()
+            })  # fmt: skip
+        except KafkaError as error:  # the next commit carries these positions too
+            self.logger.warning("commit failed (%r); the next one carries it", error)
+            self.counters.add("commit_failed")
+            return
         self.tracker.committed(moved)
         self.counters.add("commits")
