@@ -62,7 +62,7 @@ class StatusReader:
         timeout_ms = int(self.timeout_s * 1000)
         consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap_servers, group_id=None, enable_auto_commit=False,
-            request_timeout_ms=timeout_ms + 1, api_version_auto_timeout_ms=timeout_ms,
+            request_timeout_ms=timeout_ms + 1, bootstrap_timeout_ms=timeout_ms,
         )  # fmt: skip
         try:
             partitions = consumer.partitions_for_topic(self.topic)
