@@ -15,7 +15,7 @@ from api.body_limit import BodySizeLimit
 from api.error_handlers import install_error_handlers
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.rate_limit import RateLimit, TokenBuckets
-from api.routers import annotate, facets, health, items, search
+from api.routers import annotate, facets, health, items, products, search
 from api.runtime import Runtime
 from api.settings import ApiSettings, get_api_settings
 
@@ -67,7 +67,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
-    for router in (search.router, items.router, facets.router, health.router, annotate.router):
+    for router in (search.router, items.router, products.router, facets.router, health.router, annotate.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")

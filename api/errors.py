@@ -37,6 +37,11 @@ class ItemNotFound(ApiError):
     """No indexed item has this id."""
 
 
+class ProductNotFound(ApiError):
+    """No status record names this product: it was never published, or published to Kafka directly and not yet
+    processed."""
+
+
 class MissingApiKey(ApiError):
     """The request needs an API key and has none."""
 
@@ -63,6 +68,10 @@ class RetryLater(ApiError):
 
 class Overloaded(RetryLater):
     """A work pool (image fetches, embeddings) is full: the request is shed rather than queued without limit."""
+
+
+class StatusUnavailable(RetryLater):
+    """The product statuses are not read yet (start-up, or Kafka down since start-up)."""
 
 
 class RateLimited(RetryLater):

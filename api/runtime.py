@@ -25,19 +25,22 @@ from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 
 from api.batching import MicroBatcher
+from api.errors import ProductNotFound, StatusUnavailable
 from api.load_shedding import BoundedPool
 from api.metrics import ApiMetrics
 from api.settings import ApiSettings
 from embedder import CheckpointError, Embedder
 from embedder.text_encoder import TextEmbedder
 from indexer.errors import IndexerError
-from indexer.item import item_id_for_image
+from indexer.item import CatalogItem, item_id_for_image
 from indexer.metadata_store import MetadataStore
 from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorHit, VectorIndexConfig, VectorStore, milvus_expression
 from ingest.fetch import FetchPolicy, fetch_client, fetch_image
 from ingest.message import UpsertMessage
 from ingest.publisher import CatalogPublisher
+from ingest.status import ProductStatus
+from ingest.status_reader import StatusReader
 from ingest.topics import MAX_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 MAX_SEARCH_BATCHERS = 256  # one micro-batcher per (limit, filter) searched lately
+MAX_PRODUCT_PHOTOS = 100  # photos listed in a product's status
 
 
 @dataclass
@@ -103,6 +107,8 @@ class Runtime:
         self._metadata: MetadataStore | None = None
         self._publisher: CatalogPublisher | None = None
         self._publish_lock = threading.Lock()
+        self.statuses = StatusReader(settings.kafka_bootstrap_servers, settings.kafka_status_topic,
+                                     timeout_s=settings.store_timeout_s)  # fmt: skip
         self._photos: dict[str, Path] | None = None
         self._photos_lock = threading.Lock()
         self._searches: dict[tuple[int, str], MicroBatcher[NDArray[np.float32], list[VectorHit]]] = {}
@@ -128,6 +134,7 @@ class Runtime:
                 connect()
             except IndexerError as error:  # start anyway: /readyz and 503s report it, first use reconnects
                 logger.warning("store not reachable at start-up: %s", error)
+        runtime.statuses.start()  # reads the status topic in the background; Kafka may be down now
         if settings.photo_dir is not None:  # hash the photo folder in the background, not on the first request
             threading.Thread(target=runtime.photo_path, args=("",), daemon=True, name="photo-index").start()
         return runtime
@@ -140,6 +147,7 @@ class Runtime:
         self.embed_pool.shutdown()
         self.fetch_pool.shutdown()
         self.http.close()
+        self.statuses.close()
         if self._publisher is not None:
             self._publisher.close(timeout_s=2.0)
 
@@ -241,7 +249,9 @@ class Runtime:
     # --- publishing --------------------------------------------------------------------------------------
 
     def publish(self, message: UpsertMessage) -> RecordMetadata:
-        """Publish one message and wait until Kafka confirms it (serialised: publishing is a low-rate path).
+        """Record the product as `queued`, then publish the message, each once Kafka confirms the one before
+        (serialised: publishing is a low-rate path). The status precedes whatever the topology records about the
+        message, so the latest status of the product is the topology's once it has processed it.
 
         After a failure the producer is replaced: kafka-python's idempotent producer stays broken after some broker
         errors, and its pending messages must not be reported to the next client.
@@ -251,6 +261,10 @@ class Runtime:
             self._publisher = publisher
             try:
                 with self.metrics.store_call("kafka", "publish"):
+                    queued = ProductStatus.queued(message.product_id)
+                    recorded = publisher.record_status(self.settings.kafka_status_topic, queued,
+                                                       timeout_s=self.settings.store_timeout_s)  # fmt: skip
+                    self.statuses.table.apply(recorded.offset, queued)  # answer at once, before the reader sees it
                     future = publisher.publish(message)
                     publisher.flush(timeout_s=self.settings.store_timeout_s)
                 return future.get(timeout=0)
@@ -268,6 +282,27 @@ class Runtime:
                 max_request_size=MAX_MESSAGE_BYTES,
                 request_timeout_ms=timeout_ms, max_block_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms,
             )  # fmt: skip
+
+    # --- product statuses --------------------------------------------------------------------------------
+
+    def product_status(self, product_id: str) -> ProductStatus:
+        """The latest status of a product; StatusUnavailable until the status topic is read, ProductNotFound."""
+        if not self.statuses.caught_up():
+            raise StatusUnavailable(f"product statuses are not read yet ({self.statuses.problem})", retry_after_s=5)
+        status = self.statuses.get(product_id)
+        if status is None:
+            raise ProductNotFound(f"no status of product {product_id}: not published through this API, or not "
+                                  "processed yet")  # fmt: skip
+        return status
+
+    def product_photos(self, status: ProductStatus, model_version: str) -> list[CatalogItem]:
+        """The product's searchable photos of model_version, and the photos its latest message wrote (they are in
+        Solr, but may not be searchable for up to its commit interval), by id."""
+        metadata = self.metadata()
+        found = {item.id: item for item in metadata.product_items(status.product_id, model_version, MAX_PRODUCT_PHOTOS)}
+        written = [photo.id for photo in status.items if photo.id not in found]
+        found.update(metadata.get(written) if written else {})
+        return [found[item_id] for item_id in sorted(found)]
 
     # --- local photos ------------------------------------------------------------------------------------
 

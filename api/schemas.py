@@ -1,5 +1,6 @@
 """Request and response models of the API (one module, so the contract can be read in one place)."""
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -117,6 +118,29 @@ class PublishAccepted(BaseModel):
     offset: int
 
 
+class ProductPhoto(BaseModel):
+    """One photo of a product in the index."""
+
+    id: str
+    image_url: str
+
+
+class ProductStatusResponse(BaseModel):
+    """What became of the latest message about a product, and which of its photos the index holds now."""
+
+    product_id: str
+    state: Literal["queued", "searchable", "deleted", "dead_lettered"] = Field(
+        description="queued: published through this API, not processed yet; searchable: its photo is in both "
+        "stores; deleted: every photo removed; dead_lettered: it failed at `stage` for `reason` (see images.dlq)"
+    )
+    updated_at: datetime = Field(description="when the message was published (queued) or processed")
+    photos: list[ProductPhoto] = Field(description="the product's photos in the index now, of model_version")
+    model_version: str
+    stage: str | None = None
+    reason: str | None = None
+    source: str | None = Field(default=None, description="topic/partition/offset of a dead-lettered message")
+
+
 class ClusterDecision(BaseModel):
     """An annotator's decision on one mined cluster: accept the kept photos under a category, or skip it."""
 
@@ -185,7 +209,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
         400: "bad filters or cursor, or a body that cannot be parsed",
         401: "missing API key",
         403: "wrong API key",
-        404: "unknown item",
+        404: "unknown item or product",
         413: "upload too large",
         415: "not multipart/form-data or JSON",
         422: "invalid field or not an image",

@@ -25,6 +25,8 @@ class ApiSettings(BaseSettings):
     solr_core_url: str = "http://127.0.0.1:8983/solr/catalog"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic: str = "images"
+    # The topology's product statuses (compacted), read in the background for GET /v1/products/{id}/status.
+    kafka_status_topic: str = "images.status"
     index_search_params: dict[str, Any] = {}
     metric_type: str = "COSINE"
     store_timeout_s: float = Field(default=5.0, gt=0)

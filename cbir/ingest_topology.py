@@ -9,7 +9,7 @@ from cbir.stack.storm_local import run_local_topology
 from cbir.stack.storm_submit import Parallelism, cluster_flux_definition, submit_topology
 from indexer.settings import IndexerSettings
 from ingest.settings import IngestSettings
-from ingest.topics import ensure_topics
+from ingest.topics import ensure_ingest_topics
 
 TOPOLOGY_NAME = "ingest"
 
@@ -41,7 +41,7 @@ def start_ingest_topology(
     """Create the topics if missing and start LocalCluster with the topology; returns its process and log."""
     from topologies.ingest.topology import IngestTopology
 
-    ensure_topics(ingest.bootstrap_servers, {ingest.topic: partitions, ingest.dead_letter_topic: 1})
+    ensure_ingest_topics(ingest, partitions)
     return run_local_topology(stack, IngestTopology, TOPOLOGY_NAME, ingest.storm_config(indexer), duration_s)
 
 
@@ -97,7 +97,7 @@ def submit_ingest_topology(
     """Create the topics if missing and submit the topology to Nimbus; returns the executors per component."""
     from topologies.ingest.topology import IngestTopology
 
-    ensure_topics(ingest.bootstrap_servers, {ingest.topic: partitions, ingest.dead_letter_topic: 1}, replication)
+    ensure_ingest_topics(ingest, partitions, replication)
     executors = parallelism.by_component(partitions)
     definition = cluster_flux_definition(
         IngestTopology, name, ingest.storm_config(indexer), parallelism.workers, executors

@@ -30,16 +30,14 @@ def init_stores(
     from indexer.solr_collection import SolrCollectionLayout, ensure_solr_collection
     from ingest.errors import IngestError
     from ingest.settings import get_ingest_settings
-    from ingest.topics import ensure_topics
+    from ingest.topics import ensure_ingest_topics
 
     ingest = get_ingest_settings()
     embedder = Embedder.load(model)
     indexer = get_indexer_settings().model_copy(update={"model_version": embedder.version})
     layout = SolrCollectionLayout(configset=solr_configset, shards=solr_shards, replicas=solr_replicas)
     try:
-        topics = ensure_topics(
-            ingest.bootstrap_servers, {ingest.topic: partitions, ingest.dead_letter_topic: 1}, kafka_replication
-        )
+        topics = ensure_ingest_topics(ingest, partitions, kafka_replication)
         solr_created = call_with_retry(
             lambda: ensure_solr_collection(indexer.solr_core_url, layout, timeout_s=max(indexer.timeout_s, 60.0)),
             indexer.retry_policy(),

@@ -9,16 +9,6 @@ import typer
 _SHOWN = 20
 
 
-def write_orphan_counts(metrics_dir: Path, milvus_only: int, solr_only: int) -> None:
-    """The counts the ingest exporter serves as cbir_reconcile_orphans (written atomically)."""
-    from ingest.metrics_export import RECONCILE_FILE
-
-    metrics_dir.mkdir(parents=True, exist_ok=True)
-    temporary = metrics_dir / f"{RECONCILE_FILE}.tmp"
-    temporary.write_text(json.dumps({"orphans": {"milvus": milvus_only, "solr": solr_only}}))
-    temporary.replace(metrics_dir / RECONCILE_FILE)
-
-
 def reconcile(
     model: Annotated[Path, typer.Option(help="Checkpoint; its version names the active Milvus collection.")] = Path(
         "models/catalog.pt"
@@ -41,6 +31,7 @@ def reconcile(
     from indexer.errors import IndexerError
     from indexer.reconcile import repair as repair_orphans
     from indexer.reconcile import settled_orphans
+    from ingest.metrics_export import write_orphan_counts
 
     embedder = Embedder.load(model)
     settings = indexer_settings(milvus_uri, solr_url, run_dir).model_copy(update={"model_version": embedder.version})

@@ -157,6 +157,12 @@ class MetadataStore:
             previous, cursor = cursor, results.nextCursorMark
         return ids
 
+    def product_items(self, product_id: str, model_version: str | None = None, rows: int = 100) -> list[CatalogItem]:
+        """The searchable items of a product (of one model version if given), at most rows, by id."""
+        fq = [f"product_id:{solr_phrase(product_id)}", *_version_filter(model_version)]
+        results = self._call("search", lambda: self.solr.search("*:*", fq=fq, rows=rows, sort="id asc"))
+        return [from_solr_document(doc) for doc in results.docs]
+
     def searchable_ids(self, ids: Sequence[str]) -> set[str]:
         """Those of ids that a search finds now (unlike get(), which also sees writes not yet searchable)."""
         found: set[str] = set()

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from indexer.catalog_index import CatalogIndex
@@ -22,6 +23,10 @@ class Orphans:
         """How many orphans in all."""
         return len(self.milvus_only) + len(self.solr_only)
 
+    def also_in(self, later: "Orphans") -> "Orphans":
+        """The orphans found both here and in a later look."""
+        return Orphans(self.milvus_only & later.milvus_only, self.solr_only & later.solr_only)
+
 
 def find_orphans(index: CatalogIndex) -> Orphans:
     """Compare the ids of both stores now (Solr made current first)."""
@@ -38,8 +43,38 @@ def settled_orphans(index: CatalogIndex, settle_s: float = 5.0) -> Orphans:
     if first.count == 0:
         return first
     time.sleep(settle_s)
-    second = find_orphans(index)
-    return Orphans(first.milvus_only & second.milvus_only, first.solr_only & second.solr_only)
+    return first.also_in(find_orphans(index))
+
+
+class ReconcileSchedule:
+    """When a long-running process looks for orphans: every interval_s, without ever sleeping.
+
+    A look that finds none is the result; one that finds some is confirmed by a second look at least settle_s
+    later (the next `run` call after that), and only ids orphaned both times count, as in settled_orphans.
+    """
+
+    def __init__(self, interval_s: float, settle_s: float, now: float) -> None:
+        self.interval_s, self.settle_s = interval_s, settle_s
+        self.next_at = now + interval_s
+        self.first: Orphans | None = None  # a first look waiting for its confirmation
+        self.first_at = 0.0
+
+    def due(self, now: float) -> bool:
+        """Whether run(now) would look."""
+        return now >= (self.first_at + self.settle_s if self.first is not None else self.next_at)
+
+    def run(self, now: float, look: Callable[[], Orphans]) -> Orphans | None:
+        """Look if due; the settled orphans when a check completes, else None. If look raises, the check is
+        abandoned until the next interval (and the error propagates)."""
+        if not self.due(now):
+            return None
+        first, self.first = self.first, None
+        self.next_at = now + self.interval_s
+        found = look()
+        if first is None and found.count:
+            self.first, self.first_at = found, now
+            return None
+        return found if first is None else first.also_in(found)
 
 
 def repair(index: CatalogIndex, orphans: Orphans) -> None:

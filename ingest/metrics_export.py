@@ -22,6 +22,14 @@ logger = logging.getLogger(__name__)
 RECONCILE_FILE = "reconcile.json"
 
 
+def write_orphan_counts(metrics_dir: Path, milvus_only: int, solr_only: int) -> None:
+    """The counts this exporter serves as cbir_reconcile_orphans (written atomically)."""
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    temporary = metrics_dir / f"{RECONCILE_FILE}.tmp"
+    temporary.write_text(json.dumps({"orphans": {"milvus": milvus_only, "solr": solr_only}}))
+    temporary.replace(metrics_dir / RECONCILE_FILE)
+
+
 def consumer_lag(bootstrap_servers: str, topic: str, group: str, timeout_s: float = 5.0) -> dict[int, int]:
     """Messages not yet committed by the group, per partition of the topic (end offset - committed offset)."""
     consumer = KafkaConsumer(

@@ -6,10 +6,11 @@ from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from kafka.producer.future import FutureRecordMetadata
+from kafka.producer.future import FutureRecordMetadata, RecordMetadata
 
 from ingest.errors import KafkaUnavailable, PublishFailed
 from ingest.message import DeleteMessage, UpsertMessage, encode_message
+from ingest.status import ProductStatus
 from ingest.topics import MAX_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,13 @@ class CatalogPublisher:
             raise PublishFailed(f"product {message.product_id} ({len(value)} bytes) not published: {error}") from error
         self._in_flight.append((message.product_id, future))
         return future
+
+    def record_status(self, topic: str, status: ProductStatus, timeout_s: float = 30.0) -> RecordMetadata:
+        """Write a product status (keyed by product) and wait until Kafka has it; PublishFailed if it does not."""
+        try:
+            return self.producer.send(topic, key=status.key(), value=status.encode()).get(timeout=timeout_s)
+        except KafkaError as error:
+            raise PublishFailed(f"status of product {status.product_id} not recorded: {error}") from error
 
     def flush(self, timeout_s: float = 60.0) -> int:
         """Wait for every queued message; returns how many Kafka confirmed, or PublishFailed naming the others.

@@ -22,6 +22,7 @@ class IngestSettings(BaseSettings):
     bootstrap_servers: str = "127.0.0.1:9092"
     topic: str = "images"
     dead_letter_topic: str = "images.dlq"
+    status_topic: str = Field(default="images.status", description="compacted: the latest status of each product")
     consumer_group: str = "cbir-ingest"
     model_path: Path = Path("models/catalog.pt")
     embedding_dim: int = Field(default=128, ge=1, description="the model's; `cbir topology run` fills it in")
@@ -39,6 +40,10 @@ class IngestSettings(BaseSettings):
     partition_check_interval_s: float = Field(default=30.0, gt=0, description="how often new partitions are looked for")
     metrics_dir: Path | None = None
     metrics_interval_s: float = Field(default=5.0, gt=0)
+    # The index bolt compares the stores' ids this often (0: never) and writes the orphan counts to metrics_dir;
+    # an id must be an orphan twice, reconcile_settle_s apart, to count (a write in flight is not an orphan).
+    reconcile_interval_s: float = Field(default=300.0, ge=0)
+    reconcile_settle_s: float = Field(default=5.0, ge=0)
     # Storm: ticks flush partial batches; max_spout_pending caps tuples in flight; unacked tuples time out.
     tick_interval_s: int = Field(default=1, ge=1)
     max_spout_pending: int = Field(default=256, ge=1)

@@ -16,6 +16,7 @@ from indexer.errors import StoreRequestRejected
 from indexer.item import CatalogItem, item_id_for_image
 from ingest.errors import RecordRejected
 from ingest.message import SCHEMA_VERSION, DeleteMessage, UpsertMessage, encode_message
+from ingest.status import ProductStatus
 
 logger = logging.getLogger(__name__)
 
@@ -128,3 +129,15 @@ def _upsert_run(index: CatalogIndex, ops: Sequence[IndexOp], start: int, end: in
         except StoreRequestRejected as error:
             rejected[position] = RecordRejected(INDEX_STAGE, str(error))
     return rejected
+
+
+def written_statuses(ops: Sequence[IndexOp], rejected: dict[int, RecordRejected]) -> list[ProductStatus]:
+    """The status of each op apply_index_ops wrote (searchable or deleted), in op order; rejected ops have none
+    (their dead letters give theirs)."""
+    statuses = []
+    for position, op in enumerate(ops):
+        if position in rejected:
+            continue
+        written = ProductStatus.searchable(op.item) if op.item is not None else None
+        statuses.append(written or ProductStatus.deleted(str(op.delete_product)))
+    return statuses

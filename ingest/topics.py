@@ -8,6 +8,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ingest.errors import KafkaUnavailable
+from ingest.settings import IngestSettings
 
 logger = logging.getLogger(__name__)
 
@@ -15,11 +16,23 @@ logger = logging.getLogger(__name__)
 # max.message.bytes; the API refuses bigger messages with 413 (Kafka's default, 1 MB, refused inline photos).
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 TOPIC_CONFIG = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
+# A compacted topic keeps at least the latest record of each key (the status topic: one per product).
+COMPACTED_CONFIG = {**TOPIC_CONFIG, "cleanup.policy": "compact"}
 
 
-def ensure_topics(bootstrap_servers: str, partitions: dict[str, int], replication: int = 1) -> list[str]:
-    """Create each topic (name -> partition count) that does not exist, set TOPIC_CONFIG on all of them;
-    returns those created."""
+def ensure_ingest_topics(settings: IngestSettings, partitions: int, replication: int = 1) -> list[str]:
+    """The ingest topics: messages (partitions), dead letters (1) and statuses (1, compacted); returns those created."""
+    counts = {settings.topic: partitions, settings.dead_letter_topic: 1, settings.status_topic: 1}
+    return ensure_topics(settings.bootstrap_servers, counts, replication, compacted={settings.status_topic})
+
+
+def ensure_topics(
+    bootstrap_servers: str, partitions: dict[str, int], replication: int = 1, compacted: set[str] | None = None
+) -> list[str]:
+    """Create each topic (name -> partition count) that does not exist, set TOPIC_CONFIG on all of them (and
+    COMPACTED_CONFIG on those compacted); returns those created."""
+    compacted = compacted or set()
+    config = {name: COMPACTED_CONFIG if name in compacted else TOPIC_CONFIG for name in partitions}
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
     except KafkaError as error:
@@ -27,7 +40,7 @@ def ensure_topics(bootstrap_servers: str, partitions: dict[str, int], replicatio
     try:
         existing = set(admin.list_topics())
         missing = [
-            NewTopic(name, count, replication, topic_configs=TOPIC_CONFIG)
+            NewTopic(name, count, replication, topic_configs=config[name])
             for name, count in partitions.items()
             if name not in existing
         ]
@@ -35,7 +48,7 @@ def ensure_topics(bootstrap_servers: str, partitions: dict[str, int], replicatio
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing)
             logger.info("Created Kafka topics %s", [t.name for t in missing])
-        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, dict(TOPIC_CONFIG)) for name in partitions])
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, dict(config[name])) for name in partitions])
         return [t.name for t in missing]
     except KafkaError as error:
         raise KafkaUnavailable(f"cannot create topics at {bootstrap_servers}: {error}") from error

@@ -112,6 +112,7 @@ def api_settings(
         solr_core_url=solr_core_url,
         kafka_bootstrap_servers=kafka_bootstrap,
         kafka_topic=kafka_topic,
+        kafka_status_topic=f"{kafka_topic}.status",
         api_keys=[SecretStr(API_KEY)],
         max_upload_bytes=256 * 1024,
         k_default=5,

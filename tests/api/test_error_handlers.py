@@ -28,6 +28,8 @@ from ingest.errors import KafkaUnavailable, RecordRejected
         (errors.MissingApiKey("x"), 401, "missing_api_key"),
         (errors.WrongApiKey("x"), 403, "wrong_api_key"),
         (errors.ItemNotFound("x"), 404, "item_not_found"),
+        (errors.ProductNotFound("x"), 404, "unknown_product"),
+        (errors.StatusUnavailable("x", retry_after_s=5), 503, "status_unavailable"),
         (StoreUnavailable("x"), 503, "store_unavailable"),
         (StoreRequestRejected("x"), 503, "store_rejected_request"),
         (DimensionMismatch("x"), 503, "store_misconfigured"),

@@ -429,6 +429,8 @@ def test_every_service_uses_the_kafka_topics_of_the_settings() -> None:
         assert env.get("CBIR_INGEST_TOPIC", defaults.topic) == defaults.topic
         assert env.get("CBIR_INGEST_DEAD_LETTER_TOPIC", defaults.dead_letter_topic) == defaults.dead_letter_topic
         assert env.get("CBIR_API_KAFKA_TOPIC", defaults.topic) == defaults.topic
+        assert env.get("CBIR_INGEST_STATUS_TOPIC", defaults.status_topic) == defaults.status_topic
+        assert env.get("CBIR_API_KAFKA_STATUS_TOPIC", defaults.status_topic) == defaults.status_topic
     crawler = command(services()["crawler"])
     assert crawler[crawler.index("--topic") + 1] == defaults.topic
 

@@ -9,12 +9,10 @@ from cbir.cli import app
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from indexer.metadata_store import MetadataStore
-from indexer.reconcile import Orphans, find_orphans
+from indexer.reconcile import Orphans, ReconcileSchedule, find_orphans
 from indexer.retry import RetryPolicy
 from indexer.vector_store import VectorStore
 from tests.indexer.conftest import unit_vectors
-
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
@@ -28,6 +26,7 @@ def tiny_index(milvus_uri: str, metadata_store: MetadataStore, tiny_checkpoint: 
     vectors.drop()
 
 
+@pytest.mark.integration
 def test_reconcile_finds_and_repairs_orphans_on_both_sides(
     tiny_index: CatalogIndex, make_item, tiny_checkpoint: Path, milvus_uri: str, solr_core_url: str, tmp_path: Path
 ) -> None:
@@ -50,3 +49,32 @@ def test_reconcile_finds_and_repairs_orphans_on_both_sides(
     assert repaired.exit_code == 0, repaired.output
     assert find_orphans(tiny_index).count == 0
     assert tiny_index.vectors.count() == 3
+
+
+def _orphans(milvus: set[str], solr: set[str] | None = None) -> Orphans:
+    return Orphans(frozenset(milvus), frozenset(solr or set()))
+
+
+def test_the_schedule_looks_every_interval_and_counts_only_orphans_seen_twice() -> None:
+    looks = iter([_orphans(set()), _orphans({"a", "b"}, {"c"}), _orphans({"b", "d"}), _orphans({"d"})])
+    schedule = ReconcileSchedule(interval_s=60, settle_s=10, now=0)
+    assert not schedule.due(59) and schedule.run(59, lambda: next(looks)) is None  # not due: no look
+    assert schedule.run(60, lambda: next(looks)) == _orphans(set())  # none found: that is the result
+    assert schedule.run(100, lambda: next(looks)) is None
+    assert schedule.run(120, lambda: next(looks)) is None  # some found: wait for a second look
+    assert not schedule.due(129)
+    assert schedule.run(130, lambda: next(looks)) == _orphans({"b"})  # a, c written meanwhile; d is new
+    assert not schedule.due(189) and schedule.due(190)
+
+
+def test_a_failed_look_is_abandoned_until_the_next_interval() -> None:
+    schedule = ReconcileSchedule(interval_s=60, settle_s=10, now=0)
+    assert schedule.run(60, lambda: _orphans({"a"})) is None
+
+    def failing() -> Orphans:
+        raise RuntimeError("Solr down")
+
+    with pytest.raises(RuntimeError):
+        schedule.run(70, failing)
+    assert not schedule.due(129)
+    assert schedule.run(130, lambda: _orphans({"a"})) is None  # a first look again, not a confirmation

@@ -10,7 +10,8 @@ from cbir.cli import app
 from ingest.errors import KafkaUnavailable, PublishFailed
 from ingest.message import DeleteMessage, UpsertMessage, parse_message
 from ingest.publisher import CatalogPublisher
-from ingest.topics import MAX_MESSAGE_BYTES, ensure_topics
+from ingest.settings import IngestSettings
+from ingest.topics import MAX_MESSAGE_BYTES, ensure_ingest_topics, ensure_topics
 from tests.ingest.kafka_helpers import CLOTHING_SMALL, read_topic, unique_topic
 from tests.ingest.test_message import upsert_fields
 
@@ -39,14 +40,20 @@ def test_a_message_too_large_is_a_clear_error(kafka_bootstrap: str) -> None:
         publisher.publish(message)
 
 
-def topic_max_message_bytes(bootstrap: str, topic: str) -> int:
-    """The topic's max.message.bytes, as the broker reports it."""
+def topic_config(bootstrap: str, topic: str, name: str) -> str | None:
+    """One config value of the topic, as the broker reports it (None: the broker's default, not reported)."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic, ["max.message.bytes"])])
+        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic, [name])])
     finally:
         admin.close()
-    return int(configs["topic"][topic]["max.message.bytes"]["value"])
+    value = configs["topic"][topic].get(name)
+    return None if value is None else str(value["value"])
+
+
+def topic_max_message_bytes(bootstrap: str, topic: str) -> int:
+    """The topic's max.message.bytes, as the broker reports it."""
+    return int(topic_config(bootstrap, topic, "max.message.bytes") or 0)
 
 
 def create_small_topic(bootstrap: str, topic: str, max_message_bytes: int) -> None:
@@ -70,6 +77,17 @@ def test_topics_accept_the_largest_message_the_publisher_sends(kafka_bootstrap: 
         publisher.publish(message)
         assert publisher.flush() == 1
     assert len(read_topic(kafka_bootstrap, existing, 1)[0].value) > MAX_MESSAGE_BYTES - 4096
+
+
+def test_the_ingest_topics_are_created_and_the_status_topic_is_compacted(kafka_bootstrap: str) -> None:
+    settings = IngestSettings(bootstrap_servers=kafka_bootstrap, topic=unique_topic("images"),
+                              dead_letter_topic=unique_topic("dlq"), status_topic=unique_topic("status"))  # fmt: skip
+    create_small_topic(kafka_bootstrap, settings.status_topic, 1_000_000)  # made before, not compacted
+    created = ensure_ingest_topics(settings, partitions=2)
+    assert sorted(created) == sorted([settings.topic, settings.dead_letter_topic])
+    assert topic_config(kafka_bootstrap, settings.status_topic, "cleanup.policy") == "compact"
+    assert topic_config(kafka_bootstrap, settings.topic, "cleanup.policy") in (None, "delete")
+    assert topic_max_message_bytes(kafka_bootstrap, settings.status_topic) == MAX_MESSAGE_BYTES
 
 
 def test_a_flush_timeout_does_not_poison_the_next_flush(kafka_bootstrap: str) -> None:

@@ -22,6 +22,7 @@ from ingest.stages import (
     prepare,
     vector_from_text,
     vector_to_text,
+    written_statuses,
 )
 from tests.indexer.conftest import make_item, metadata_store, model_version, unit_vectors, vector_store  # noqa: F401
 from tests.ingest.test_message import upsert_fields
@@ -119,3 +120,14 @@ def test_consecutive_deletes_are_one_store_call() -> None:
     ops = [IndexOp(delete_product=p) for p in ("P1", "P2", "P1", "P3")]
     assert apply_index_ops(index, ops) == {}  # type: ignore[arg-type]
     assert index.deletes == [["P1", "P2", "P3"]]
+
+
+def test_each_written_op_gives_its_product_status_in_order() -> None:
+    item = _message(product_id="P1").to_item(item_id_for_image(b"photo"), "v1")
+    rejected_item = _message(product_id="P2").to_item(item_id_for_image(b"other"), "v1")
+    ops = [IndexOp(item=item, vector=np.zeros(4, dtype=np.float32)), IndexOp(delete_product="P3"),
+           IndexOp(item=rejected_item, vector=np.zeros(4, dtype=np.float32))]  # fmt: skip
+    statuses = written_statuses(ops, {2: RecordRejected("index", "refused")})
+    assert [(s.product_id, s.state) for s in statuses] == [("P1", "searchable"), ("P3", "deleted")]
+    assert [(p.id, p.image_url) for p in statuses[0].items] == [(item.id, item.image_url)]
+    assert statuses[0].model_version == "v1"

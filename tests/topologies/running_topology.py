@@ -31,6 +31,7 @@ def topology_settings(
     """Settings of a topology on the test stack, with topics and a consumer group no other test uses."""
     defaults: dict[str, Any] = {
         "topic": unique_topic("images"), "dead_letter_topic": unique_topic("images.dlq"),
+        "status_topic": unique_topic("images.status"),
         "consumer_group": unique_topic("ingest"), "allowed_networks": ["127.0.0.0/8"],
         "max_image_bytes": MAX_IMAGE_BYTES, "metrics_dir": metrics, "metrics_interval_s": 1.0,
         "embed_batch_size": 16, "index_batch_size": 32, "max_replays": 2, "partition_check_interval_s": 2.0,

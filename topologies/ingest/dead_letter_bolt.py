@@ -1,4 +1,5 @@
-"""Dead letters: writes every rejected record to the dead-letter topic; acks once Kafka has it."""
+"""Dead letters: writes every rejected record to the dead-letter topic, and its product's status; acks once Kafka
+has both."""
 
 from typing import Any
 
@@ -6,11 +7,13 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from streamparse import Bolt, Tuple
 
-from topologies.ingest.reporting import component_setup, report
+from ingest.dead_letter import DeadLetter
+from topologies.ingest.reporting import component_setup, report, send_dead_letter
 
 
 class DeadLetterBolt(Bolt):
-    """Produces each DeadLetter (JSON) to the dead-letter topic, waiting for Kafka's confirmation."""
+    """Produces each DeadLetter (JSON) to the dead-letter topic and a `dead_lettered` status to the status topic,
+    waiting for Kafka's confirmation."""
 
     outputs: list[str] = []
     auto_ack = False
@@ -24,7 +27,7 @@ class DeadLetterBolt(Bolt):
 
     def process(self, tup: Tuple) -> None:
         try:
-            self.producer.send(self.settings.dead_letter_topic, value=tup.values[0].encode()).get(timeout=30)
+            send_dead_letter(self.producer, self.settings, DeadLetter.model_validate_json(tup.values[0]))
         except KafkaError as error:
             self.logger.warning("dead letter not written (%s); failing it for a replay", error)
             self.fail(tup)

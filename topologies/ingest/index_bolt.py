@@ -1,18 +1,23 @@
-"""Index: batches embedded items and writes each batch to Milvus and Solr; acks once both stores have it."""
+"""Index: batches embedded items and writes each batch to Milvus and Solr, then each product's status; acks once
+both stores and Kafka have them. Its first task also looks for orphans on a schedule (the reconciler)."""
 
 import time
 from typing import Any
 
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
 from streamparse import Stream, Tuple
 
 from indexer.catalog_index import CatalogIndex
 from indexer.errors import IndexerError
 from indexer.item import CatalogItem
+from indexer.reconcile import ReconcileSchedule, find_orphans
 from ingest.dead_letter import DeadLetter
 from ingest.message import DeleteMessage
-from ingest.stages import IndexOp, apply_index_ops, original_message, vector_from_text
+from ingest.metrics_export import write_orphan_counts
+from ingest.stages import IndexOp, apply_index_ops, original_message, vector_from_text, written_statuses
 from topologies.ingest.batch_bolt import BatchBolt
-from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup
+from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup, is_first_task, send_statuses
 
 
 def index_op(op: str, payload: str, vector: str | None) -> IndexOp:
@@ -32,14 +37,43 @@ class IndexBolt(BatchBolt):
         self.settings, indexer_settings, self.counters = component_setup(storm_conf, context)
         self.index = CatalogIndex.from_settings(indexer_settings, self.settings.embedding_dim)
         self.batch_size = self.settings.index_batch_size
+        self.producer = KafkaProducer(bootstrap_servers=self.settings.bootstrap_servers)
+        s = self.settings
+        self.reconcile = (
+            ReconcileSchedule(s.reconcile_interval_s, s.reconcile_settle_s, time.monotonic())
+            if s.reconcile_interval_s > 0 and is_first_task(context)
+            else None
+        )
+
+    def process_tick(self, tup: Tuple) -> None:
+        super().process_tick(tup)  # the pending batch is written first: this task has no write in flight
+        if self.reconcile is not None and self.reconcile.due(time.monotonic()):
+            self._reconcile()
+
+    def _reconcile(self) -> None:
+        """One step of the scheduled check; the settled counts go to the metrics folder (repair is an operator's)."""
+        assert self.reconcile is not None
+        try:
+            orphans = self.reconcile.run(time.monotonic(), lambda: find_orphans(self.index))
+        except IndexerError as error:
+            self.logger.warning("reconciliation skipped: %s", error)
+            return
+        if orphans is None:
+            return
+        log = self.logger.warning if orphans.count else self.logger.info
+        log("reconciliation: %d Milvus-only, %d Solr-only ids", len(orphans.milvus_only), len(orphans.solr_only))
+        if self.settings.metrics_dir is not None:
+            write_orphan_counts(self.settings.metrics_dir, len(orphans.milvus_only), len(orphans.solr_only))
 
     def process_batch(self, batch: list[Tuple]) -> None:
-        """Write the batch; ack what was written, dead-letter what a store rejected, fail all if a store is down."""
+        """Write the batch and its statuses; ack what was written, dead-letter what a store rejected, fail all if a
+        store or Kafka is down."""
         started = time.monotonic()
         try:
             ops = [index_op(*tup.values[1:]) for tup in batch]
             rejected = apply_index_ops(self.index, ops)
-        except IndexerError as error:
+            send_statuses(self.producer, self.settings, written_statuses(ops, rejected))
+        except (IndexerError, KafkaError) as error:
             self.logger.warning("batch of %d not written (%s); failing it for a replay", len(batch), error)
             for tup in batch:
                 self.fail(tup)

@@ -23,7 +23,7 @@ from streamparse import Spout
 
 from ingest.dead_letter import DeadLetter
 from ingest.offsets import OffsetTracker, PartitionAttempts
-from topologies.ingest.reporting import component_setup, report
+from topologies.ingest.reporting import component_setup, report, send_dead_letter
 
 MAX_BACKOFF_S = 60.0
 KAFKA_AWAY_PAUSE_S = 0.5  # how long next_tuple waits when the broker does not answer
@@ -290,9 +290,8 @@ class KafkaSpout(Spout):
             self._done(tup_id)
 
     def _dead_letter(self, message: bytes | str, reason: str, source: str) -> None:
-        """Write a spout-stage dead letter and wait until Kafka has it."""
-        record = DeadLetter.of(message, "spout", reason, source=source)
-        self.producer.send(self.settings.dead_letter_topic, value=record.encode()).get(timeout=30)
+        """Write a spout-stage dead letter (and its product's status) and wait until Kafka has it."""
+        send_dead_letter(self.producer, self.settings, DeadLetter.of(message, "spout", reason, source=source))
         self.counters.add("dead_lettered")
 
     def _done(self, tup_id: str) -> None:

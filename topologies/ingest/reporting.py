@@ -1,10 +1,15 @@
-"""What every ingest component shares: its settings from the topology config and its counters."""
+"""What every ingest component shares: its settings from the topology config, its counters, and how dead letters
+and product statuses are written to Kafka."""
 
 from typing import Any
 
+from kafka import KafkaProducer
+
 from indexer.settings import IndexerSettings
 from ingest.counters import StageCounters
+from ingest.dead_letter import DeadLetter
 from ingest.settings import IngestSettings, settings_from_storm_conf
+from ingest.status import ProductStatus
 
 DEAD_LETTER_STREAM = "dead_letter"
 
@@ -26,3 +31,25 @@ def report(counters: StageCounters, settings: IngestSettings, logger: Any, force
     logger.info("counters %s", counters.snapshot())
     if settings.metrics_dir is not None:
         counters.write(settings.metrics_dir)
+
+
+def is_first_task(context: dict[str, Any]) -> bool:
+    """Whether this task has the lowest id of its component (the one that does a component's singleton work)."""
+    component = context.get("componentid")
+    tasks = [int(t) for t, c in context.get("task->component", {}).items() if c == component]
+    return not tasks or int(context.get("taskid", 0)) == min(tasks)
+
+
+def send_statuses(producer: KafkaProducer, settings: IngestSettings, statuses: list[ProductStatus]) -> None:
+    """Write product statuses to the status topic and wait until Kafka has them all (KafkaError if not)."""
+    futures = [producer.send(settings.status_topic, key=s.key(), value=s.encode()) for s in statuses]
+    for future in futures:
+        future.get(timeout=30)
+
+
+def send_dead_letter(producer: KafkaProducer, settings: IngestSettings, letter: DeadLetter) -> None:
+    """Write a dead letter, then its product's status, and wait until Kafka has both (KafkaError if not)."""
+    producer.send(settings.dead_letter_topic, value=letter.encode()).get(timeout=30)
+    status = ProductStatus.dead_lettered(letter)
+    if status is not None:
+        send_statuses(producer, settings, [status])
