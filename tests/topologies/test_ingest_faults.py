@@ -1,14 +1,16 @@
-"""A store that stops answering for 20 s in the middle of a steady stream loses nothing and duplicates nothing.
+"""A fault in the middle of a steady stream loses nothing and duplicates nothing.
 
-Solr or Milvus is frozen (SIGSTOP of its process group: connections hang, as with a stalled or partitioned
-server) while photos are published at a steady rate, then thawed. Afterwards every photo is searchable exactly
-once, neither store holds an orphan, and nothing was dead-lettered.
+While photos are published at a steady rate, Solr or Milvus is frozen for 20 s (SIGSTOP of its process group:
+connections hang, as with a stalled or partitioned server), or the Kafka broker is stopped and started again.
+Afterwards every photo is searchable exactly once, neither store holds an orphan, and nothing was dead-lettered.
+(A killed worker is tested in test_ingest_restart.py and, across processes, test_ingest_cluster.py.)
 """
 
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,57 +34,6 @@ OUTAGE_S = 20.0
 WARM_UP = 3  # photos published (and searchable) before the steady stream
 
 
-@pytest.mark.parametrize("store", ["solr", "milvus"])
-def test_a_store_outage_mid_stream_loses_nothing(
-    stack: Stack, tiny_checkpoint: Path, tmp_path: Path, store: str
-) -> None:
-    ingest, indexer = topology_settings(
-        stack, tiny_checkpoint, tmp_path / "metrics", embed_batch_size=4, index_batch_size=4, max_replays=3
-    )
-    index = empty_stores(indexer, Embedder.load(tiny_checkpoint).dim)
-    catalog = inline_catalog(PHOTOS, every=3)
-    record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=400, partitions=2)
-
-    def steady_stream() -> None:
-        for message in catalog.messages[WARM_UP:]:
-            publish(ingest.bootstrap_servers, ingest.topic, [message])
-            time.sleep(1 / RATE_PER_S)
-
-    publisher = threading.Thread(target=steady_stream)
-    pid = PidFile(stack.settings.run_dir, store).read()
-    assert pid is not None
-    started = time.monotonic()
-    try:
-        publish(ingest.bootstrap_servers, ingest.topic, catalog.messages[:WARM_UP])
-        wait_for(lambda: searchable_count(index) >= WARM_UP, record, log, timeout_s=120, poll_s=0.25)
-        publisher.start()  # the steady stream starts once the topology indexes
-        time.sleep(3)
-        before_outage = searchable_count(index)
-        os.killpg(pid.pid, signal.SIGSTOP)
-        try:
-            time.sleep(OUTAGE_S)
-        finally:
-            os.killpg(pid.pid, signal.SIGCONT)
-        thawed = time.monotonic()
-        publisher.join()
-        wait_for(lambda: searchable_count(index) >= PHOTOS, record, log, timeout_s=90, poll_s=0.5)
-        recovered_s = time.monotonic() - thawed
-        time.sleep(3)  # replays still in flight must not add anything
-    finally:
-        publisher.join()
-        stop(record, timeout_s=30)
-
-    assert before_outage < PHOTOS / 2, f"the outage came too late: {before_outage} of {PHOTOS} already searchable"
-    index.vectors.flush()
-    assert searchable_count(index) == index.vectors.count() == PHOTOS
-    assert set(index.get(list(catalog.good_ids))) == set(catalog.good_ids)
-    assert find_orphans(index).count == 0
-    assert read_topic(ingest.bootstrap_servers, ingest.dead_letter_topic, count=1, timeout_s=3) == []
-    summary = f"{PHOTOS} published, {searchable_count(index)} searchable, 0 duplicates, 0 orphans, 0 dead letters"
-    timing = f"{recovered_s:.1f} s after the thaw ({time.monotonic() - started:.0f} s in all)"
-    print(f"\n{store} frozen {OUTAGE_S:.0f} s with {before_outage} searchable: {summary}; all searchable {timing}")
-
-
 def _send_until_acknowledged(producer: KafkaProducer, topic: str, key: bytes, value: bytes | None) -> None:
     """What a careful crawler does: send, and while the broker is away, wait and send again (at least once)."""
     while True:
@@ -93,11 +44,13 @@ def _send_until_acknowledged(producer: KafkaProducer, topic: str, key: bytes, va
             time.sleep(1)
 
 
-def test_a_kafka_broker_restart_mid_stream_loses_nothing(stack: Stack, tiny_checkpoint: Path, tmp_path: Path) -> None:
+def _stream_through(fault: Callable[[], None], what: str, stack: Stack, checkpoint: Path, tmp_path: Path) -> None:
+    """Publish PHOTOS at a steady rate, cause the fault once the stream flows, and check that afterwards every photo
+    is searchable exactly once, neither store holds an orphan and nothing was dead-lettered."""
     ingest, indexer = topology_settings(
-        stack, tiny_checkpoint, tmp_path / "metrics", embed_batch_size=4, index_batch_size=4, max_replays=3
+        stack, checkpoint, tmp_path / "metrics", embed_batch_size=4, index_batch_size=4, max_replays=3
     )
-    index = empty_stores(indexer, Embedder.load(tiny_checkpoint).dim)
+    index = empty_stores(indexer, Embedder.load(checkpoint).dim)
     catalog = inline_catalog(PHOTOS, every=3)
     record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=400, partitions=2)
     producer = KafkaProducer(bootstrap_servers=ingest.bootstrap_servers, reconnect_backoff_max_ms=2000)
@@ -108,37 +61,66 @@ def test_a_kafka_broker_restart_mid_stream_loses_nothing(stack: Stack, tiny_chec
             time.sleep(1 / RATE_PER_S)
 
     publisher = threading.Thread(target=steady_stream)
-    kafka = PidFile(stack.settings.run_dir, "kafka")
     started = time.monotonic()
     try:
         publish(ingest.bootstrap_servers, ingest.topic, catalog.messages[:WARM_UP])
         wait_for(lambda: searchable_count(index) >= WARM_UP, record, log, timeout_s=120, poll_s=0.25)
         publisher.start()  # the steady stream starts once the topology indexes
         time.sleep(3)
-        before_outage = searchable_count(index)
-        broker = kafka.read()
-        assert broker is not None
-        stop_session(broker, timeout_s=30)  # a clean broker shutdown, as in a rolling restart
-        kafka.remove()
-        down = time.monotonic()
-        stack.up()  # starts the broker again on the same data
-        restarted = time.monotonic()
+        before_fault = searchable_count(index)
+        fault()
+        over = time.monotonic()
         publisher.join()
         wait_for(lambda: searchable_count(index) >= PHOTOS, record, log, timeout_s=120, poll_s=0.5)
-        recovered_s = time.monotonic() - restarted
+        recovered_s = time.monotonic() - over
         time.sleep(3)  # replays still in flight must not add anything
     finally:
         publisher.join()
         producer.close()
         stop(record, timeout_s=30)
-        stack.up()  # whatever happened, the other tests get their broker
 
-    assert before_outage < PHOTOS / 2, f"the restart came too late: {before_outage} of {PHOTOS} already searchable"
+    assert before_fault < PHOTOS / 2, f"the fault came too late: {before_fault} of {PHOTOS} already searchable"
     index.vectors.flush()
     assert searchable_count(index) == index.vectors.count() == PHOTOS
     assert set(index.get(list(catalog.good_ids))) == set(catalog.good_ids)
     assert find_orphans(index).count == 0
     assert read_topic(ingest.bootstrap_servers, ingest.dead_letter_topic, count=1, timeout_s=3) == []
     summary = f"{PHOTOS} published, {searchable_count(index)} searchable, 0 duplicates, 0 orphans, 0 dead letters"
-    timing = f"all searchable {recovered_s:.1f} s after it was back ({time.monotonic() - started:.0f} s in all)"
-    print(f"\nKafka broker down {restarted - down:.0f} s with {before_outage} searchable: {summary}; {timing}")
+    timing = f"all searchable {recovered_s:.1f} s after it ended ({time.monotonic() - started:.0f} s in all)"
+    print(f"\n{what} with {before_fault} searchable: {summary}; {timing}")
+
+
+@pytest.mark.parametrize("store", ["solr", "milvus"])
+def test_a_store_outage_mid_stream_loses_nothing(
+    stack: Stack, tiny_checkpoint: Path, tmp_path: Path, store: str
+) -> None:
+    pid = PidFile(stack.settings.run_dir, store).read()
+    assert pid is not None
+
+    def freeze() -> None:
+        os.killpg(pid.pid, signal.SIGSTOP)
+        try:
+            time.sleep(OUTAGE_S)
+        finally:
+            os.killpg(pid.pid, signal.SIGCONT)
+
+    _stream_through(freeze, f"{store} frozen {OUTAGE_S:.0f} s", stack, tiny_checkpoint, tmp_path)
+
+
+def test_a_kafka_broker_restart_mid_stream_loses_nothing(stack: Stack, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    kafka = PidFile(stack.settings.run_dir, "kafka")
+    took: list[float] = []
+
+    def restart_broker() -> None:
+        broker = kafka.read()
+        assert broker is not None
+        stopping = time.monotonic()
+        try:
+            stop_session(broker, timeout_s=30)  # a clean broker shutdown, as in a rolling restart
+            kafka.remove()
+        finally:
+            stack.up()  # the broker again, on the same data (and the other tests get theirs, whatever happened)
+        took.append(time.monotonic() - stopping)
+
+    _stream_through(restart_broker, "Kafka broker restarted", stack, tiny_checkpoint, tmp_path)
+    print(f"(stopped and back in {took[0]:.0f} s)")
