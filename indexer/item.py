@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 ITEM_ID_LENGTH = 64
+MAX_PRODUCT_ID_LENGTH = 256
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, but tab and newlines
 
 
@@ -20,7 +21,9 @@ class ProductFields(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    product_id: str = Field(min_length=1, max_length=256, description="The product (also the Kafka message key)")
+    product_id: str = Field(
+        min_length=1, max_length=MAX_PRODUCT_ID_LENGTH, description="The product (also the Kafka message key)"
+    )
     title: str = Field(min_length=1, max_length=1000)
     brand: str = Field(min_length=1, max_length=256)
     category: str = Field(min_length=1, max_length=128)

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from indexer.item import CatalogItem, ProductFields
+from indexer.item import MAX_PRODUCT_ID_LENGTH, CatalogItem, ProductFields
 from ingest.errors import RecordRejected
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -25,7 +25,9 @@ class _MessageBase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     schema_version: Literal[1] = Field(description="Version of this contract; a breaking change bumps it")
-    product_id: str = Field(min_length=1, max_length=256, description="The Kafka key: one product stays ordered")
+    product_id: str = Field(
+        min_length=1, max_length=MAX_PRODUCT_ID_LENGTH, description="The Kafka key: one product stays ordered"
+    )
 
 
 class UpsertMessage(ProductFields, _MessageBase):

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from indexer.item import CatalogItem
+from indexer.item import MAX_PRODUCT_ID_LENGTH, CatalogItem
 from ingest.dead_letter import DeadLetter
 
 STATUS_SCHEMA_VERSION = 1
@@ -87,10 +87,10 @@ def product_id_of(message: str) -> str | None:
     """The product id of a message as published, if it is a JSON object with a non-empty string product_id."""
     try:
         data = json.loads(message)
-    except ValueError:
+    except (ValueError, RecursionError):  # a dead letter holds whatever was published
         return None
     product_id = data.get("product_id") if isinstance(data, dict) else None
-    if not isinstance(product_id, str) or not product_id.strip():
+    if not isinstance(product_id, str) or not 0 < len(product_id.strip()) <= MAX_PRODUCT_ID_LENGTH:
         return None
     return product_id.strip()
 

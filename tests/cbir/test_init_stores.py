@@ -28,6 +28,7 @@ def test_init_stores_creates_what_is_missing_and_nothing_twice(
         "CBIR_INGEST_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "CBIR_INGEST_TOPIC": topic,
         "CBIR_INGEST_DEAD_LETTER_TOPIC": f"{topic}.dlq",
+        "CBIR_INGEST_STATUS_TOPIC": f"{topic}.status",
         "CBIR_INDEXER_MILVUS_URI": milvus_uri,
         "CBIR_INDEXER_SOLR_CORE_URL": solr_core_url,
     }
@@ -44,7 +45,7 @@ def test_init_stores_creates_what_is_missing_and_nothing_twice(
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
     report, again = json.loads(first.output), json.loads(second.output)
-    assert sorted(report["kafka"]["created_topics"]) == [topic, f"{topic}.dlq"]
+    assert sorted(report["kafka"]["created_topics"]) == [topic, f"{topic}.dlq", f"{topic}.status"]
     assert again["kafka"]["created_topics"] == []
     assert report["solr"]["created"] is False  # the local stack's Solr is standalone: its core is checked
 

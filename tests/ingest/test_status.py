@@ -24,7 +24,22 @@ def test_a_dead_letter_gives_its_product_stage_and_reason() -> None:
     assert (status.source, status.at) == ("images/0/12", letter.failed_at)
 
 
-@pytest.mark.parametrize("message", ["", "not json", "[1]", '{"product_id": 3}', '{"product_id": "  "}', "{}"])
+DEEP = '{"product_id": "P1", "x": ' + "[" * 20_000 + "]" * 20_000 + "}"  # once killed the dead-letter bolt
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "",
+        "not json",
+        "[1]",
+        '{"product_id": 3}',
+        '{"product_id": "  "}',
+        "{}",
+        '{"product_id": "' + "p" * 257 + '"}',
+        DEEP,
+    ],
+)
 def test_a_dead_letter_naming_no_product_gives_no_status(message: str) -> None:
     assert product_id_of(message) is None
     assert ProductStatus.dead_lettered(DeadLetter.of(message, "parse", "bad")) is None
