@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.search_filter import SearchFilter
 
-ItemId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the photo's bytes")]
+ItemId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="indexer.item.item_id(product_id, photo)")]
 FilterValue = Annotated[str, Field(min_length=1, max_length=256)]
 TEXT_MAX = 200
 CURSOR_MAX = 512

@@ -7,7 +7,6 @@ relevance file is an evaluation set of query -> result judgements for the promot
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import threading
 from collections.abc import Iterable
@@ -50,10 +49,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def label_record(item: CatalogItem, category: str, cluster: int, photo: bytes | None) -> dict[str, Any]:
-    """The labels-file record of one accepted item (with its photo's SHA-256 when the photo is known)."""
-    record: dict[str, Any] = {"item_id": item.id, "product_id": item.product_id, "category": category,
-                              "cluster": cluster, "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
-    if photo is not None:
-        record["photo_sha256"] = hashlib.sha256(photo).hexdigest()
-    return record
+def label_record(item: CatalogItem, category: str, cluster: int) -> dict[str, Any]:
+    """The labels-file record of one accepted item, naming its photo by photo_sha256."""
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    return {"item_id": item.id, "photo_sha256": item.photo_sha256, "product_id": item.product_id,
+            "category": category, "cluster": cluster, "at": at}  # fmt: skip

@@ -40,10 +40,10 @@ def accept(runtime: Runtime, cluster: int, decision: ClusterDecision) -> Cluster
     category = str(decision.category)
     records = []
     for item in items.values():
-        path = runtime.photo_path(item.id)
+        path = runtime.photo_path(item.photo_sha256)
         photo = path.read_bytes() if path else None
         runtime.publish(relabelled_message(item, category, photo))
-        records.append(label_record(item, category, cluster, photo))
+        records.append(label_record(item, category, cluster))
     recorded = append_jsonl(runtime.settings.labels_path, records)
     return ClusterDecisionResult(cluster=cluster, action="accept", published=len(items), labels_recorded=recorded)
 

@@ -15,10 +15,10 @@ from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup, rep
 
 
 class FetchBolt(Bolt):
-    """Emits (product_id, op, message, item_id, pixels); bad records to the dead-letter stream."""
+    """Emits (product_id, op, message, photo_sha256, pixels); bad records to the dead-letter stream."""
 
     outputs = [
-        Stream(fields=["product_id", "op", "message", "item_id", "pixels"], name="default"),
+        Stream(fields=["product_id", "op", "message", "photo_sha256", "pixels"], name="default"),
         Stream(fields=["dead_letter"], name=DEAD_LETTER_STREAM),
     ]
     auto_ack = False
@@ -70,5 +70,5 @@ class FetchBolt(Bolt):
             return
         fetch = lambda url: fetch_image(url, self.policy, self.http)  # noqa: E731
         prepared = prepare(message, image_bytes(message, fetch, self.settings.max_image_bytes), self.model_config)
-        values = [message.product_id, "upsert", prepared.message.model_dump_json(), prepared.item_id]
+        values = [message.product_id, "upsert", prepared.message.model_dump_json(), prepared.photo_sha256]
         self.emit([*values, pixels_to_text(prepared.pixels)], anchors=[tup])
