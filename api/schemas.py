@@ -128,7 +128,8 @@ class ClusterDecision(BaseModel):
 
 
 class ClusterDecisionResult(BaseModel):
-    """What an accepted decision did: items re-published with their new category, labels recorded."""
+    """What an accepted decision did: items re-published with their new category (their products' other photos
+    are re-published too, unchanged, in the same new crawl), labels recorded."""
 
     cluster: int
     action: str

@@ -182,6 +182,12 @@ class MetadataStore:
             found.update({doc["id"]: from_solr_document(doc) for doc in results.docs})
         return found
 
+    def product_items(self, product_ids: Collection[str], model_version: str, rows: int = 1000) -> list[CatalogItem]:
+        """The searchable items of these products, of one model version (at most rows)."""
+        products = f"product_id:({' OR '.join(solr_phrase(p) for p in sorted(product_ids))})"
+        search = partial(self.solr.search, "*:*", fq=[products, *_version_filter(model_version)], rows=rows)
+        return [from_solr_document(doc) for doc in self._call("search", search).docs] if product_ids else []
+
     def all_ids(self, model_version: str | None = None, page_size: int = 1000) -> set[str]:
         """The ids of every searchable item (of one model version if given), paged with a cursor."""
         return {doc["id"] for docs in self._scan(_version_filter(model_version), "id", page_size) for doc in docs}
