@@ -32,7 +32,7 @@ from api.settings import ApiSettings
 from embedder import CheckpointError, Embedder
 from embedder.text_encoder import TextEmbedder
 from indexer.errors import IndexerError
-from indexer.item import CatalogItem, item_id_for_image
+from indexer.item import CatalogItem, photo_sha256
 from indexer.metadata_store import MetadataStore
 from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorHit, VectorIndexConfig, VectorStore, milvus_expression
@@ -66,9 +66,9 @@ class Timings:
 
 
 def photo_index(folder: Path) -> dict[str, Path]:
-    """Item id (SHA-256 of the bytes) -> path, for every photo under folder."""
+    """photo_sha256 of the bytes -> path, for every photo under folder."""
     paths = (path for path in folder.rglob("*") if path.suffix.lower() in PHOTO_SUFFIXES and path.is_file())
-    return {item_id_for_image(path.read_bytes()): path for path in paths}
+    return {photo_sha256(path.read_bytes()): path for path in paths}
 
 
 class Runtime:
@@ -299,19 +299,21 @@ class Runtime:
         """The product's searchable photos of model_version, and the photos its latest message wrote (they are in
         Solr, but may not be searchable for up to its commit interval), by id."""
         metadata = self.metadata()
-        found = {item.id: item for item in metadata.product_items(status.product_id, model_version, MAX_PRODUCT_PHOTOS)}
+        found = {
+            item.id: item for item in metadata.product_items([status.product_id], model_version, MAX_PRODUCT_PHOTOS)
+        }
         written = [photo.id for photo in status.items if photo.id not in found]
         found.update(metadata.get(written) if written else {})
         return [found[item_id] for item_id in sorted(found)]
 
     # --- local photos ------------------------------------------------------------------------------------
 
-    def photo_path(self, item_id: str) -> Path | None:
-        """The file of an item's photo in photo_dir, if any (the folder is hashed once, on first use)."""
+    def photo_path(self, photo: str) -> Path | None:
+        """The file of a photo (its photo_sha256) in photo_dir, if any (the folder is hashed once, on first use)."""
         with self._photos_lock:
             if self._photos is None:
                 self._photos = photo_index(self.settings.photo_dir) if self.settings.photo_dir else {}
-        return self._photos.get(item_id)
+        return self._photos.get(photo)
 
     # --- readiness ---------------------------------------------------------------------------------------
 

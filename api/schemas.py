@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.search_filter import SearchFilter
 
-ItemId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the photo's bytes")]
+ItemId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="indexer.item.item_id(product_id, photo)")]
 FilterValue = Annotated[str, Field(min_length=1, max_length=256)]
 TEXT_MAX = 200
 CURSOR_MAX = 512
@@ -152,7 +152,8 @@ class ClusterDecision(BaseModel):
 
 
 class ClusterDecisionResult(BaseModel):
-    """What an accepted decision did: items re-published with their new category, labels recorded."""
+    """What an accepted decision did: items re-published with their new category (their products' other photos
+    are re-published too, unchanged, in the same new crawl), labels recorded."""
 
     cluster: int
     action: str

@@ -42,7 +42,7 @@ class ApiSettings(BaseSettings):
     image_fetch_max_redirects: int = Field(default=3, ge=0)
     # image_url queries resolving to loopback/private addresses are refused unless inside one of these networks.
     image_fetch_allowed_networks: list[str] = []
-    # A folder of the catalog's photos, served at /v1/items/{id}/photo (ids are the photos' SHA-256): for a
+    # A folder of the catalog's photos, served at /v1/items/{id}/photo (found by the item's photo_sha256): for a
     # catalog whose image_url is not reachable, such as the demo's synthetic one.
     photo_dir: Path | None = None
     # Keys of annotators (the /annotate page and /v1/annotate); none means annotation is refused for everyone.

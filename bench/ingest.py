@@ -43,7 +43,7 @@ from cbir.stack.process import free_port, stop
 from cbir.stack.settings import StackSettings
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
-from indexer.item import item_id_for_image
+from indexer.item import item_id, photo_sha256
 from indexer.metadata_store import MetadataStore
 from ingest.folder_catalog import demo_message, folder_photos
 from ingest.message import encode_message
@@ -64,7 +64,9 @@ def variants(paths: list[Path], root: Path, count: int, first: int) -> list[Phot
         jpeg = buffer.getvalue()
         update = {"product_id": f"bench-{k}", "image_b64": base64.b64encode(jpeg).decode()}
         message = demo_message(path, root).model_copy(update=update)
-        photos.append((item_id_for_image(jpeg), message.product_id.encode(), encode_message(message)))
+        photos.append(
+            (item_id(message.product_id, photo_sha256(jpeg)), message.product_id.encode(), encode_message(message))
+        )
     assert len({p[0] for p in photos}) == len(photos), "two copies have the same bytes"
     return photos
 
@@ -103,9 +105,9 @@ def publish_and_measure(
     while len(seen) < len(photos):
         assert time.monotonic() < deadline, f"only {len(seen)} of {len(photos)} searchable in time"
         due = len(photos) if rate is None else min(len(photos), int((time.monotonic() - started) * rate) + 1)
-        for item_id, key, value in photos[len(published) : due]:
+        for identity, key, value in photos[len(published) : due]:
             producer.send(topic, key=key, value=value)
-            published[item_id] = time.monotonic()
+            published[identity] = time.monotonic()
         producer.flush()
         now = time.monotonic()
         seen.update({item_id: now for item_id in solr.searchable_ids([i for i in published if i not in seen])})
@@ -159,7 +161,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )  # fmt: skip
         if args.run_dir is not None:  # a previous run's copies have the same ids: remove them first
             index = CatalogIndex.from_settings(indexer, ingest.embedding_dim)
-            index.delete_products([key.decode() for _, key, _ in [*peak_photos, *half_photos, *warm_up]])
+            index.delete([identity for identity, _, _ in [*peak_photos, *half_photos, *warm_up]])  # no tombstones
         alone = embedder_alone(args.model, peak_photos, ingest)
         print(f"embedder alone: {alone:.1f} images/s; starting the topology")
         record, log = start_ingest_topology(stack, ingest, indexer, duration_s=3600)

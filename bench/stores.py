@@ -21,7 +21,7 @@ import typer
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from indexer.item import CatalogItem, item_id_for_image
+from indexer.item import CatalogItem, item_id, photo_sha256
 from indexer.metadata_store import MetadataStore
 from indexer.search_filter import SearchFilter
 from indexer.settings import IndexerSettings
@@ -43,7 +43,8 @@ def synthetic_catalog(count: int, dim: int, seed: int = 0) -> tuple[list[Catalog
     crawled = datetime(2026, 1, 1, tzinfo=UTC)
     items = [
         CatalogItem(
-            id=item_id_for_image(f"bench-{seed}-{n}".encode()),
+            id=item_id(f"P{n}", photo_sha256(f"bench-{seed}-{n}".encode())),
+            photo_sha256=photo_sha256(f"bench-{seed}-{n}".encode()),
             product_id=f"P{n}",
             title=f"Synthetic product {n}",
             brand=BRANDS[int(rng.integers(len(BRANDS)))],

@@ -13,6 +13,7 @@ from cbir.api_cli import api_app
 from cbir.dlq_cli import dlq_app
 from cbir.ingest_cli import publish, topology_app
 from cbir.init_cli import init_stores
+from cbir.migrate_cli import migrate_ids
 from cbir.mine_cli import mine
 from cbir.reconcile_cli import reconcile
 from cbir.stack.settings import StackSettings
@@ -27,6 +28,7 @@ app.add_typer(stack_app, name="stack")
 app.command()(publish)
 app.command("init-stores")(init_stores)
 app.command()(reconcile)
+app.command("migrate-ids")(migrate_ids)
 app.add_typer(topology_app, name="topology")
 app.add_typer(api_app, name="api")
 app.command()(mine)

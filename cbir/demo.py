@@ -16,7 +16,7 @@ from cbir.stack.launcher import Stack
 from cbir.stack.settings import StackSettings
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
-from indexer.item import item_id_for_image
+from indexer.item import item_id, photo_sha256
 from ingest.folder_catalog import demo_message, folder_photos
 from ingest.publisher import CatalogPublisher
 
@@ -46,9 +46,9 @@ def start_pipeline(stack: StackSettings, model: Path, echo: Echo) -> tuple[Catal
 
 def publish_missing(index: CatalogIndex, catalog: Path, bootstrap_servers: str, echo: Echo) -> dict[str, Path]:
     """Publish to Kafka the catalog photos not searchable yet; returns every catalog photo by item id."""
-    photos = {item_id_for_image(path.read_bytes()): path for path in folder_photos(catalog)}
+    photos = {_item_id(path, catalog): path for path in folder_photos(catalog)}
     searchable = index.metadata.searchable_ids(list(photos))
-    missing = [path for item_id, path in photos.items() if item_id not in searchable]
+    missing = [path for identity, path in photos.items() if identity not in searchable]
     echo(f"{len(photos) - len(missing)} of {len(photos)} catalog photos already searchable; publishing {len(missing)}")
     with CatalogPublisher(bootstrap_servers) as publisher:
         for count, path in enumerate(tqdm(missing, desc="publish to Kafka", unit="photo"), start=1):
@@ -56,6 +56,11 @@ def publish_missing(index: CatalogIndex, catalog: Path, bootstrap_servers: str, 
             if count % 200 == 0:
                 publisher.flush()  # confirmed deliveries; bounds what waits in memory
     return photos
+
+
+def _item_id(path: Path, catalog: Path) -> str:
+    """The item id of a catalog photo once published (demo_message gives its product id)."""
+    return item_id(demo_message(path, catalog, inline=False).product_id, photo_sha256(path.read_bytes()))
 
 
 def wait_searchable(index: CatalogIndex, ids: list[str], stall_timeout_s: float = 180) -> float:

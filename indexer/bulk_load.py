@@ -1,9 +1,9 @@
 """Bulk-loading photos into the catalog index in batches: the backfill path beside the streaming one.
 
 Each batch is read, decoded, embedded in one forward pass and written to both stores with one
-`CatalogIndex.upsert`. Item ids are the SHA-256 of the photo, so a re-run overwrites the same items. A photo that
-cannot be read or decoded is logged, counted and skipped; a store failure (after the index's retries) stops the
-load, and running it again is safe.
+`CatalogIndex.upsert`. Item ids come from the product and the photo's bytes, so a re-run overwrites the same
+items. A photo that cannot be read or decoded is logged, counted and skipped; a store failure (after the index's
+retries) stops the load, and running it again is safe.
 """
 
 import logging
@@ -17,7 +17,7 @@ from tqdm import tqdm
 from embedder import Embedder, EmbedderError
 from indexer.catalog_index import CatalogIndex
 from indexer.folder_images import FolderImage
-from indexer.item import CatalogItem, item_id_for_image
+from indexer.item import CatalogItem, item_id, photo_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +92,9 @@ def _prepare(chunk: Sequence[FolderImage], embedder: Embedder, seen: set[str], r
     for image in chunk:
         try:
             data = image.path.read_bytes()
-            item_id = item_id_for_image(data)
-            if item_id in seen:
+            fields, photo = image.catalog_fields(data), photo_sha256(data)
+            identity = item_id(fields["product_id"], photo)
+            if identity in seen:
                 report.duplicates += 1
                 continue
             pixels = embedder.pixels([data])[0]  # (C, H, W) uint8
@@ -101,8 +102,8 @@ def _prepare(chunk: Sequence[FolderImage], embedder: Embedder, seen: set[str], r
             logger.warning("skipping %s: %s", image.path, error)
             report.skipped.append(SkippedImage(str(image.path), str(error)))
             continue
-        seen.add(item_id)
-        fields = image.catalog_fields(data)
-        batch.items.append(CatalogItem(id=item_id, model_version=embedder.version, **fields))
+        seen.add(identity)
+        item = CatalogItem(id=identity, photo_sha256=photo, model_version=embedder.version, **fields)
+        batch.items.append(item)
         batch.pixels.append(pixels)
     return batch

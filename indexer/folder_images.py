@@ -5,10 +5,11 @@ Two layouts:
 - a class-folder tree `DIR/<category>/<image>` (such as clothing-small/train) without a metadata file: the
   category is the folder name, the other fields are synthetic (`indexer.sample_catalog`);
 - any folder plus a metadata file, JSON Lines (`.jsonl`) or CSV (`.csv`), one row per photo: `image` (its path,
-  relative to DIR unless absolute) and the catalog fields of `CatalogItem` except `id` (the SHA-256 of the photo)
-  and `model_version` (the embedder's), i.e. product_id, title, brand, category, colour, price, currency,
-  product_url, image_url, source_site, crawled_at (ISO 8601 with a time zone) and, optionally, in_stock
-  (default true). Only the photos listed are loaded. Every row is checked before anything is loaded.
+  relative to DIR unless absolute) and the catalog fields of `CatalogItem` except `id` and `photo_sha256` (from
+  the product and the photo) and `model_version` (the embedder's), i.e. product_id, title, brand, category,
+  colour, price, currency, product_url, image_url, source_site, crawled_at (ISO 8601 with a time zone) and,
+  optionally, in_stock (default true). Only the photos listed are loaded. Every row is checked before anything is
+  loaded.
 """
 
 import csv
@@ -22,12 +23,11 @@ from pydantic import ValidationError
 
 from embedder.data.image_folder import IMAGE_SUFFIXES
 from indexer.errors import ImageFolderError, MetadataFileError
-from indexer.item import CatalogItem
+from indexer.item import DERIVED_FIELDS, CatalogItem
 from indexer.sample_catalog import sample_item_fields
 
 IMAGE_COLUMN = "image"
-DERIVED_FIELDS = ("id", "model_version")
-_PLACEHOLDER = {"id": "0" * 64, "model_version": "metadata-check"}
+_PLACEHOLDER = {"id": "0" * 64, "photo_sha256": "0" * 64, "model_version": "metadata-check"}
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,39 @@
 import hashlib
 import re
 from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 ITEM_ID_LENGTH = 64
 MAX_PRODUCT_ID_LENGTH = 256
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, but tab and newlines
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+# CatalogItem's fields that are not the product's: derived from the photo and the embedder, never given by crawlers
+DERIVED_FIELDS = ("id", "photo_sha256", "model_version")
 
 
-def item_id_for_image(image: bytes) -> str:
-    """The item id of an image: the SHA-256 of its bytes, so re-publishing the same photo overwrites it."""
-    return hashlib.sha256(image).hexdigest()
+def _to_utc(value: datetime) -> datetime:
+    """The same time in UTC; ValueError if that leaves the years datetime can hold (9999-12-31T23:59:59-14:00)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("out of range once converted to UTC") from error
+
+
+# A time with a zone, stored in UTC (Solr dates are UTC)
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+def photo_sha256(photo: bytes) -> str:
+    """The SHA-256 of a photo's bytes (hex): the same photo under any name or URL is the same photo."""
+    return hashlib.sha256(photo).hexdigest()
+
+
+def item_id(product_id: str, photo_sha256: str) -> str:
+    """The item id of one photo of one product: one photo under two products is two items, and re-publishing
+    a product's photo overwrites its item."""
+    return hashlib.sha256(f"{photo_sha256}:{product_id}".encode()).hexdigest()  # fixed-length prefix: unambiguous
 
 
 class ProductFields(BaseModel):
@@ -35,17 +57,11 @@ class ProductFields(BaseModel):
         pattern=r"^https?://", max_length=2048, description="Where the photo is shown from (and fetched from)"
     )
     source_site: str = Field(min_length=1, max_length=128)
-    crawled_at: AwareDatetime
+    crawled_at: UtcDatetime = Field(
+        description="When the product was crawled: every photo of one crawl carries the same time, and a newer "
+        "crawl replaces the product's photos"
+    )
     in_stock: bool = True
-
-    @field_validator("crawled_at")
-    @classmethod
-    def _to_utc(cls, value: datetime) -> datetime:
-        """Store every time in UTC (Solr dates are UTC)."""
-        try:
-            return value.astimezone(UTC)
-        except OverflowError as error:  # e.g. 9999-12-31T23:59:59-14:00
-            raise ValueError("out of range once converted to UTC") from error
 
     @field_validator("*")
     @classmethod
@@ -59,5 +75,6 @@ class ProductFields(BaseModel):
 class CatalogItem(ProductFields):
     """One catalog photo and the product it shows. Field names are those of the Solr schema."""
 
-    id: str = Field(pattern=r"^[0-9a-f]{64}$", description="item_id_for_image() of the photo")
+    id: str = Field(pattern=SHA256_PATTERN, description="item_id(product_id, photo_sha256)")
+    photo_sha256: str = Field(pattern=SHA256_PATTERN, description="photo_sha256() of the photo's bytes")
     model_version: str = Field(min_length=1, max_length=128, description="embedder checkpoint that made the vector")

@@ -1,10 +1,15 @@
-"""Catalog metadata in Solr (core `catalog`, configset in `deploy/solr/`): writes, reads, search, facets."""
+"""Catalog metadata in Solr (core `catalog`, configset in `deploy/solr/`): writes, reads, search, facets.
 
+Besides one document per catalog item, the core holds one tombstone per deleted product (`deleted_at`, no
+`model_version`): every query over items filters by `model_version`, so no search ever returns a tombstone.
+"""
+
+import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -23,6 +28,8 @@ _TRANSIENT_HTTP = {"502", "503", "504"}
 _SOLR_DATE = "%Y-%m-%dT%H:%M:%SZ"
 _QUERY_SYNTAX = re.compile(r'([+\-!(){}\[\]^"~*?:\\/&|])')
 _OPERATORS = re.compile(r"\b(AND|OR|NOT)\b")
+ITEMS_QUERY = "model_version:[* TO *]"  # items have a model version, tombstones none
+LEGACY_ITEMS_QUERY = "-photo_sha256:[* TO *]"  # items indexed before photo_sha256, whose id is the photo's SHA-256
 
 
 @dataclass(frozen=True)
@@ -68,11 +75,25 @@ def to_solr_document(item: CatalogItem) -> dict[str, Any]:
     return document
 
 
+def from_solr_date(value: Any) -> datetime:
+    """A datetime of a Solr date (UTC)."""
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+
 def from_solr_document(document: dict[str, Any]) -> CatalogItem:
-    """The item stored in a Solr document (Solr-only fields such as _version_ dropped)."""
+    """The item stored in a Solr document (Solr-only fields such as _version_ dropped).
+
+    An item indexed before photo_sha256 existed has its photo's SHA-256 as id (`cbir migrate-ids` rewrites it).
+    """
     fields = {name: document[name] for name in CatalogItem.model_fields if name in document}
-    fields["crawled_at"] = datetime.fromisoformat(str(fields["crawled_at"]).replace("Z", "+00:00"))
+    fields["crawled_at"] = from_solr_date(fields["crawled_at"])
+    fields.setdefault("photo_sha256", fields["id"])
     return CatalogItem.model_validate(fields)
+
+
+def tombstone_id(product_id: str) -> str:
+    """The Solr id of a product's tombstone (hashed: product ids may hold the commas that `get` splits ids on)."""
+    return f"tombstone-{hashlib.sha256(product_id.encode()).hexdigest()}"
 
 
 def _classify(error: pysolr.SolrError, what: str, url: str) -> Exception:
@@ -85,8 +106,8 @@ def _classify(error: pysolr.SolrError, what: str, url: str) -> Exception:
 
 
 def _version_filter(model_version: str | None) -> list[str]:
-    """The filter query keeping one model version's items (none for None)."""
-    return [] if model_version is None else [f"model_version:{solr_phrase(model_version)}"]
+    """The filter query keeping one model version's items (every item for None; never a tombstone)."""
+    return [ITEMS_QUERY if model_version is None else f"model_version:{solr_phrase(model_version)}"]
 
 
 def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -129,10 +150,28 @@ class MetadataStore:
             self._call("delete", partial(self.solr.delete, id=list(batch)))
 
     def delete_products(self, product_ids: Sequence[str]) -> None:
-        """Delete every item of these products (every model version; recent adds too, no commit needed)."""
+        """Delete every item of these products (every model version; recent adds too, no commit needed), not
+        their tombstones."""
         for batch in _batches(product_ids, self.batch_size):
-            query = f"product_id:({' OR '.join(solr_phrase(p) for p in batch)})"
+            query = f"product_id:({' OR '.join(solr_phrase(p) for p in batch)}) AND {ITEMS_QUERY}"
             self._call("delete", partial(self.solr.delete, q=query))  # searchable within autoSoftCommit
+
+    def add_tombstones(self, deleted: Mapping[str, datetime]) -> None:
+        """Record when each product was deleted (overwriting its previous tombstone)."""
+        documents = [
+            {"id": tombstone_id(product), "product_id": product, "deleted_at": at.strftime(_SOLR_DATE)}
+            for product, at in deleted.items()
+        ]
+        for batch in _batches(documents, self.batch_size):
+            self._call("add", partial(self.solr.add, batch, commitWithin=self.commit_within_ms))
+
+    def tombstones(self, product_ids: Collection[str]) -> dict[str, datetime]:
+        """When each of these products was last deleted, for those that were; reads the update log, like get()."""
+        found: dict[str, datetime] = {}
+        for batch in _batches([tombstone_id(p) for p in product_ids], self.batch_size):
+            results = self._call("get", partial(self.solr.search, "", search_handler="get", ids=",".join(batch)))
+            found.update({doc["product_id"]: from_solr_date(doc["deleted_at"]) for doc in results.docs})
+        return found
 
     def get(self, ids: Sequence[str]) -> dict[str, CatalogItem]:
         """The items that exist among ids, by id; reads the update log, so a write is visible at once."""
@@ -143,25 +182,34 @@ class MetadataStore:
             found.update({doc["id"]: from_solr_document(doc) for doc in results.docs})
         return found
 
+    def product_items(self, product_ids: Collection[str], model_version: str, rows: int = 1000) -> list[CatalogItem]:
+        """The searchable items of these products, of one model version (at most rows), by id."""
+        products = f"product_id:({' OR '.join(solr_phrase(p) for p in sorted(product_ids))})"
+        search = partial(
+            self.solr.search, "*:*", fq=[products, *_version_filter(model_version)], rows=rows, sort="id asc"
+        )  # fmt: skip
+        return [from_solr_document(doc) for doc in self._call("search", search).docs] if product_ids else []
+
     def all_ids(self, model_version: str | None = None, page_size: int = 1000) -> set[str]:
         """The ids of every searchable item (of one model version if given), paged with a cursor."""
-        ids: set[str] = set()
+        return {doc["id"] for docs in self._scan(_version_filter(model_version), "id", page_size) for doc in docs}
+
+    def legacy_items(self, model_version: str, page_size: int = 500) -> Iterator[list[CatalogItem]]:
+        """Pages of the searchable items of a model version that were indexed before photo_sha256 existed."""
+        for docs in self._scan([*_version_filter(model_version), LEGACY_ITEMS_QUERY], "*", page_size):
+            yield [from_solr_document(doc) for doc in docs]
+
+    def _scan(self, fq: list[str], fl: str, page_size: int) -> Iterator[list[dict[str, Any]]]:
+        """Pages of every searchable document passing fq, by id, with a cursor (safe while documents change)."""
         cursor, previous = "*", ""
         while cursor != previous:
             search = partial(
-                self.solr.search, "*:*", fq=_version_filter(model_version), fl="id", sort="id asc",
-                rows=page_size, cursorMark=cursor,
+                self.solr.search, "*:*", fq=fq, fl=fl, sort="id asc", rows=page_size, cursorMark=cursor
             )  # fmt: skip
             results = self._call("search", search)
-            ids.update(doc["id"] for doc in results.docs)
+            if results.docs:
+                yield list(results.docs)
             previous, cursor = cursor, results.nextCursorMark
-        return ids
-
-    def product_items(self, product_id: str, model_version: str | None = None, rows: int = 100) -> list[CatalogItem]:
-        """The searchable items of a product (of one model version if given), at most rows, by id."""
-        fq = [f"product_id:{solr_phrase(product_id)}", *_version_filter(model_version)]
-        results = self._call("search", lambda: self.solr.search("*:*", fq=fq, rows=rows, sort="id asc"))
-        return [from_solr_document(doc) for doc in results.docs]
 
     def searchable_ids(self, ids: Sequence[str]) -> set[str]:
         """Those of ids that a search finds now (unlike get(), which also sees writes not yet searchable)."""
@@ -225,5 +273,5 @@ class MetadataStore:
 
     def count(self, model_version: str | None = None) -> int:
         """How many items are searchable (those of one model version if given)."""
-        fq = [f"model_version:{solr_phrase(model_version)}"] if model_version is not None else []
+        fq = _version_filter(model_version)
         return self._call("count", lambda: self.solr.search("*:*", rows=0, fq=fq)).hits

@@ -4,7 +4,7 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -81,6 +81,11 @@ def milvus_expression(search_filter: SearchFilter | None) -> str:
     if search_filter.in_stock is not None:
         clauses.append(f"in_stock == {'true' if search_filter.in_stock else 'false'}")
     return " and ".join(clauses)
+
+
+def _products_expression(product_ids: Sequence[str]) -> str:
+    """The expression matching the items of these products."""
+    return f"product_id in [{', '.join(milvus_literal(p) for p in product_ids)}]"
 
 
 def _is_transient(error: Exception) -> bool:
@@ -210,9 +215,20 @@ class VectorStore:
         """Delete every item of these products from the collections of every model version (this prefix)."""
         if not product_ids:
             return
-        expression = f"product_id in [{', '.join(milvus_literal(p) for p in product_ids)}]"
         for name in self.model_collections():
-            self._call("delete", partial(self.client.delete, name, filter=expression))
+            self._call("delete", partial(self.client.delete, name, filter=_products_expression(product_ids)))
+
+    def product_items(self, product_ids: Collection[str]) -> dict[str, str]:
+        """Item id -> product id of every item of these products in this collection, recent writes included."""
+        found: dict[str, str] = {}
+        products = sorted(product_ids)
+        for batch in _batches(len(products), self.batch_size):
+            query = partial(
+                self.client.query, self.collection, filter=_products_expression(products[batch]),
+                output_fields=["id", "product_id"], consistency_level="Strong", timeout=self.timeout_s,
+            )  # fmt: skip
+            found.update({row["id"]: row["product_id"] for row in self._call("query", query)})
+        return found
 
     def model_collections(self) -> list[str]:
         """The collections of every model version and dimension that share this store's prefix (and schema)."""

@@ -1,17 +1,21 @@
 """The ingest message: what a crawler publishes to Kafka topic `images` (JSON, versioned), and its parsing.
 
 An upsert carries one product photo and its catalog fields, the photo's bytes either fetched from `image_url`
-or given inline as `image_b64`. A delete removes every photo of a product. Messages are keyed by product id.
+or given inline as `image_b64`. A crawl of a product publishes every current photo of it with the same
+`crawled_at`; writing a newer crawl removes the photos of older ones, and an upsert older than the newest crawl or
+than the product's last delete is skipped. A delete removes every photo of a product crawled at or before its
+`deleted_at`. Messages are keyed by product id.
 """
 
 import base64
 import binascii
 import json
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from indexer.item import MAX_PRODUCT_ID_LENGTH, CatalogItem, ProductFields
+from indexer.item import MAX_PRODUCT_ID_LENGTH, CatalogItem, ProductFields, UtcDatetime, item_id
 from ingest.errors import RecordRejected
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -31,7 +35,7 @@ class _MessageBase(BaseModel):
 
 
 class UpsertMessage(ProductFields, _MessageBase):
-    """Add or replace one product photo. Re-publishing the same photo overwrites it (ids come from the bytes)."""
+    """One photo of a product's crawl. Re-publishing the same photo of the same product overwrites it."""
 
     op: Literal["upsert"]
     image_b64: str | None = Field(
@@ -51,16 +55,26 @@ class UpsertMessage(ProductFields, _MessageBase):
         """This message without its inline bytes (what travels on after decoding)."""
         return self.model_copy(update={"image_b64": None})
 
-    def to_item(self, item_id: str, model_version: str) -> CatalogItem:
-        """The catalog item of this photo, given its id (item_id_for_image of its bytes) and the model version."""
+    def to_item(self, photo_sha256: str, model_version: str) -> CatalogItem:
+        """The catalog item of this photo, given the photo_sha256 of its bytes and the model version."""
         fields = self.model_dump(exclude={"schema_version", "op", "image_b64"})
-        return CatalogItem(id=item_id, model_version=model_version, **fields)
+        identity = item_id(self.product_id, photo_sha256)
+        return CatalogItem(id=identity, photo_sha256=photo_sha256, model_version=model_version, **fields)
 
 
 class DeleteMessage(_MessageBase):
-    """Remove every photo of a product from both stores (a tombstone)."""
+    """Remove every photo of a product from both stores, unless a newer crawl of it is already stored."""
 
     op: Literal["delete"]
+    deleted_at: UtcDatetime | None = Field(
+        default=None,
+        description="When the product was delisted: upserts crawled at or before it are skipped; when absent, the "
+        "time the delete was published to Kafka (its record timestamp)",
+    )
+
+    def dated(self, published_at: datetime) -> "DeleteMessage":
+        """This delete, dated published_at unless it carries its own deleted_at."""
+        return self if self.deleted_at is not None else self.model_copy(update={"deleted_at": published_at})
 
 
 IngestMessage = Annotated[UpsertMessage | DeleteMessage, Field(discriminator="op")]

@@ -4,6 +4,7 @@ import base64
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,7 +14,7 @@ from embedder.config import ModelConfig
 from embedder.preprocessing import decode, to_pixels
 from indexer.catalog_index import CatalogIndex
 from indexer.errors import StoreRequestRejected
-from indexer.item import CatalogItem, item_id_for_image
+from indexer.item import DERIVED_FIELDS, CatalogItem, photo_sha256
 from ingest.errors import RecordRejected
 from ingest.message import SCHEMA_VERSION, DeleteMessage, UpsertMessage, encode_message
 from ingest.status import ProductStatus
@@ -26,10 +27,10 @@ INDEX_STAGE = "index"
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """A photo ready to embed: its message (without inline bytes), its item id and its pixels (C, H, W) uint8."""
+    """A photo ready to embed: its message (without inline bytes), its photo_sha256 and its pixels (C, H, W) uint8."""
 
     message: UpsertMessage
-    item_id: str
+    photo_sha256: str
     pixels: NDArray[np.uint8]
 
 
@@ -49,7 +50,7 @@ def prepare(message: UpsertMessage, data: bytes, config: ModelConfig) -> Prepare
         pixels = to_pixels(decode(data), config)
     except (EmbedderError, OSError, ValueError) as error:  # PIL can fail late, while converting
         raise RecordRejected(DECODE_STAGE, f"not a usable image: {error}") from error
-    return PreparedImage(message.without_image(), item_id_for_image(data), pixels)
+    return PreparedImage(message.without_image(), photo_sha256(data), pixels)
 
 
 def pixels_to_text(pixels: NDArray[np.uint8]) -> str:
@@ -75,25 +76,31 @@ def vector_from_text(text: str) -> NDArray[np.float32]:
 
 @dataclass(frozen=True)
 class IndexOp:
-    """One write of the index stage: an item with its vector, or the deletion of a product's items."""
+    """One write of the index stage: an item with its vector, or the deletion of a product's items (deleted_at:
+    the message's, None if it has none)."""
 
     item: CatalogItem | None = None
     vector: NDArray[np.float32] | None = None
     delete_product: str | None = None
+    deleted_at: datetime | None = None
 
 
 def original_message(op: IndexOp) -> bytes:
     """The ingest message an index op came from, as published (an inline photo is not kept: image_url is)."""
     if op.item is None:
         return encode_message(
-            DeleteMessage(schema_version=SCHEMA_VERSION, op="delete", product_id=str(op.delete_product))
+            DeleteMessage(
+                schema_version=SCHEMA_VERSION, op="delete", product_id=str(op.delete_product), deleted_at=op.deleted_at
+            )
         )
-    fields = op.item.model_dump(exclude={"id", "model_version"})
+    fields = op.item.model_dump(exclude=set(DERIVED_FIELDS))
     return encode_message(UpsertMessage(schema_version=SCHEMA_VERSION, op="upsert", **fields))
 
 
 def apply_index_ops(index: CatalogIndex, ops: Sequence[IndexOp]) -> dict[int, RecordRejected]:
     """Apply ops in order (consecutive upserts as one batch, consecutive deletes as one); returns the rejected ones.
+
+    A delete without deleted_at is dated now, when it is applied.
 
     StoreUnavailable (after the index's retries) propagates: nothing of the batch may be acknowledged then,
     and replaying it is safe because every write is idempotent.
@@ -108,9 +115,18 @@ def apply_index_ops(index: CatalogIndex, ops: Sequence[IndexOp]) -> dict[int, Re
         if is_upsert:
             rejected.update(_upsert_run(index, ops, start, end))
         else:
-            index.delete_products(list(dict.fromkeys(str(op.delete_product) for op in ops[start:end])))
+            index.delete_products(_deletions(ops[start:end], datetime.now(UTC)))
         start = end
     return rejected
+
+
+def _deletions(ops: Sequence[IndexOp], now: datetime) -> dict[str, datetime]:
+    """Product id -> when it was deleted, for delete ops (the latest of a product's; `now` for those undated)."""
+    deleted: dict[str, datetime] = {}
+    for op in ops:
+        product, at = str(op.delete_product), op.deleted_at or now
+        deleted[product] = max(at, deleted.get(product, at))
+    return deleted
 
 
 def _upsert_run(index: CatalogIndex, ops: Sequence[IndexOp], start: int, end: int) -> dict[int, RecordRejected]:

@@ -7,7 +7,6 @@ relevance file is an evaluation set of query -> result judgements for the promot
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import threading
 from collections.abc import Iterable
@@ -15,20 +14,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from indexer.item import CatalogItem
+from indexer.item import DERIVED_FIELDS, CatalogItem
 from ingest.message import SCHEMA_VERSION, UpsertMessage
 
 _WRITE_LOCK = threading.Lock()
 
 
-def relabelled_message(item: CatalogItem, category: str, photo: bytes | None) -> UpsertMessage:
-    """The upsert that gives an indexed item a new category: its photo inline when known, else its image_url.
+def relabelled_message(item: CatalogItem, category: str, photo: bytes | None, crawled_at: datetime) -> UpsertMessage:
+    """The upsert that gives an indexed item a category: its photo inline when known, else its image_url.
 
-    `crawled_at` is now, so that the relabelling is the newest message of the product.
+    `crawled_at` makes the relabelling a new crawl of the product: every photo of the product must be re-published
+    with it (those not relabelled with their own category), or the newer crawl deletes them.
     """
-    fields = item.model_dump(exclude={"id", "model_version", "category", "crawled_at"})
+    fields = item.model_dump(exclude={*DERIVED_FIELDS, "category", "crawled_at"})
     return UpsertMessage(
-        schema_version=SCHEMA_VERSION, op="upsert", category=category, crawled_at=datetime.now(UTC),
+        schema_version=SCHEMA_VERSION, op="upsert", category=category, crawled_at=crawled_at,
         image_b64=base64.b64encode(photo).decode() if photo is not None else None, **fields,
     )  # fmt: skip
 
@@ -50,10 +50,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def label_record(item: CatalogItem, category: str, cluster: int, photo: bytes | None) -> dict[str, Any]:
-    """The labels-file record of one accepted item (with its photo's SHA-256 when the photo is known)."""
-    record: dict[str, Any] = {"item_id": item.id, "product_id": item.product_id, "category": category,
-                              "cluster": cluster, "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
-    if photo is not None:
-        record["photo_sha256"] = hashlib.sha256(photo).hexdigest()
-    return record
+def label_record(item: CatalogItem, category: str, cluster: int) -> dict[str, Any]:
+    """The labels-file record of one accepted item, naming its photo by photo_sha256."""
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    return {"item_id": item.id, "photo_sha256": item.photo_sha256, "product_id": item.product_id,
+            "category": category, "cluster": cluster, "at": at}  # fmt: skip

@@ -1,6 +1,7 @@
 """Annotation (annotator key): mined clusters to name or skip, and relevance marks on search results."""
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -37,13 +38,15 @@ def accept(runtime: Runtime, cluster: int, decision: ClusterDecision) -> Cluster
         raise ProposalsNotFound(f"no cluster {cluster} in the proposals")
     kept = [item_id for item_id in decision.item_ids if item_id in members]
     items = runtime.metadata().get(kept)
-    category = str(decision.category)
+    category, crawled_at = str(decision.category), datetime.now(UTC)
+    products = runtime.metadata().product_items({item.product_id for item in items.values()}, runtime.model_version)
     records = []
-    for item in items.values():
-        path = runtime.photo_path(item.id)
+    for item in {**{other.id: other for other in products}, **items}.values():  # a new crawl of each product
+        path = runtime.photo_path(item.photo_sha256)
         photo = path.read_bytes() if path else None
-        runtime.publish(relabelled_message(item, category, photo))
-        records.append(label_record(item, category, cluster, photo))
+        runtime.publish(relabelled_message(item, category if item.id in items else item.category, photo, crawled_at))
+        if item.id in items:
+            records.append(label_record(item, category, cluster))
     recorded = append_jsonl(runtime.settings.labels_path, records)
     return ClusterDecisionResult(cluster=cluster, action="accept", published=len(items), labels_recorded=recorded)
 

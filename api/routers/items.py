@@ -11,34 +11,42 @@ from api.cursor import decode_cursor, query_fingerprint
 from api.deps import ApiKeyDep, RuntimeDep
 from api.errors import ItemNotFound, PayloadTooLarge
 from api.routers.search import filter_key, page_size, search_filter_of, timed_json
-from api.runtime import Timings
+from api.runtime import Runtime, Timings
 from api.schemas import Item, ItemId, PublishAccepted, SearchResponse, SimilarQuery, error_responses
+from indexer.item import CatalogItem
 from ingest.message import UpsertMessage, encode_message
 from ingest.topics import MAX_MESSAGE_BYTES
 
 router = APIRouter(prefix="/v1/items", tags=["items"])
 
-ItemIdPath = Annotated[ItemId, Path(description="The item id (SHA-256 of its photo)")]
+ItemIdPath = Annotated[ItemId, Path(description="The item id (from its product id and photo)")]
 
 
 @router.get("/{item_id}", response_model=Item, responses=error_responses(404, 422, 503), summary="One item")
 async def get_item(item_id: ItemIdPath, runtime: RuntimeDep) -> Item:
     """The catalog fields of one indexed item."""
+    item = await _stored_item(item_id, runtime)
+    return Item(**item.model_dump(exclude={"model_version", "crawled_at"}))
+
+
+async def _stored_item(item_id: str, runtime: Runtime) -> CatalogItem:
+    """The indexed item of this id, or ItemNotFound."""
     found = await runtime.call_store("solr", "get", lambda: runtime.metadata().get([item_id]))
     if item_id not in found:
         raise ItemNotFound(f"no item {item_id}")
-    return Item(**found[item_id].model_dump(exclude={"model_version", "crawled_at"}))
+    return found[item_id]
 
 
 @router.get(
     "/{item_id}/photo",
     response_class=FileResponse,
-    responses={200: {"content": {"image/*": {}}}, **error_responses(404, 422)},
+    responses={200: {"content": {"image/*": {}}}, **error_responses(404, 422, 503)},
     summary="An item's photo (when the API serves the catalog's photo folder)",
 )
 async def item_photo(item_id: ItemIdPath, runtime: RuntimeDep) -> FileResponse:
     """The photo file of an item from `CBIR_API_PHOTO_DIR` (404 when not configured or not there)."""
-    path = await run_in_threadpool(runtime.photo_path, item_id)
+    item = await _stored_item(item_id, runtime)
+    path = await run_in_threadpool(runtime.photo_path, item.photo_sha256)
     if path is None:
         raise ItemNotFound(f"no local photo of item {item_id}")
     return FileResponse(path)

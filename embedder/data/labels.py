@@ -1,7 +1,8 @@
 """Labels annotators accepted (the labels file of the annotation page) applied to a training set.
 
 A record is one JSON line with a `category` and the photo it names: `photo_sha256` (the SHA-256 of the photo's
-bytes), or else `item_id`. The last record of a photo wins. Images are matched by the SHA-256 of their file.
+bytes), or else `item_id` (records written before items had their own ids, when an item id was the photo's
+SHA-256). The last record of a photo wins. Images are matched by the SHA-256 of their file.
 """
 
 from __future__ import annotations

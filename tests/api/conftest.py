@@ -18,7 +18,7 @@ from api.app import create_app
 from api.settings import ApiSettings
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
-from indexer.item import CatalogItem, item_id_for_image
+from indexer.item import CatalogItem, item_id, photo_sha256
 from indexer.settings import IndexerSettings
 from tests.integration_fixtures import free_ports
 from tests.synthetic import COLOURS, coloured_image, jpeg_bytes
@@ -46,7 +46,8 @@ def catalog_item(n: int, label: int, photo: bytes, model_version: str) -> Catalo
     """Item n: category from its colour class; two photos per product; every third title says 'linen'."""
     material = "linen" if n % 3 == 0 else "cotton"
     return CatalogItem(
-        id=item_id_for_image(photo),
+        id=item_id(f"P{n // 2}", photo_sha256(photo)),
+        photo_sha256=photo_sha256(photo),
         product_id=f"P{n // 2}",
         title=f"{BRANDS[n % 2]} {material} {CATEGORIES[label]} {n}",
         brand=BRANDS[n % 2],

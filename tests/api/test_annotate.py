@@ -18,8 +18,9 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from api.app import create_app
 from api.settings import ApiSettings
+from indexer.item import item_id, photo_sha256
 from indexer.vector_store import VectorStore
-from ingest.message import parse_message
+from ingest.message import UpsertMessage, parse_message
 from mining.annotations import read_jsonl
 from mining.proposals import MiningSettings, propose
 from tests.api.conftest import ApiCatalog, LiveServer
@@ -80,11 +81,14 @@ def test_accepting_a_cluster_republishes_the_kept_photos_and_records_labels(
         query, result = api_catalog.items[0].id, api_catalog.items[1].id
         mark = {"query_item_id": query, "result_item_id": result, "relevant": False}
         assert client.post("/v1/annotate/relevance", json=mark, headers={"X-API-Key": ANNOTATOR_KEY}).status_code == 204
-    messages = [parse_message(r.value) for r in read_topic(kafka_bootstrap, annotate_settings.kafka_topic, len(kept))]
-    assert len(messages) == len(kept) and {m.category for m in messages} == {"sneaker"}
     by_id = {item.id: item for item in api_catalog.items}
-    assert {m.product_id for m in messages} == {by_id[i].product_id for i in kept}
-    assert all(m.op == "upsert" and m.image_bytes() in api_catalog.photos.values() for m in messages)
+    products = {by_id[i].product_id for i in kept}
+    photos = [item for item in api_catalog.items if item.product_id in products]  # each product's photos: a crawl
+    messages = [parse_message(r.value) for r in read_topic(kafka_bootstrap, annotate_settings.kafka_topic, len(photos))]
+    assert len(messages) == len(photos) and len({m.crawled_at for m in messages}) == 1
+    assert all(isinstance(m, UpsertMessage) and m.image_bytes() in api_catalog.photos.values() for m in messages)
+    categories = {item_id(m.product_id, photo_sha256(m.image_bytes() or b"")): m.category for m in messages}
+    assert categories == {item.id: "sneaker" if item.id in kept else item.category for item in photos}
     labels = read_jsonl(annotate_settings.labels_path)
     assert sorted(label["item_id"] for label in labels) == sorted(kept) and labels[0]["category"] == "sneaker"
     assert read_jsonl(annotate_settings.relevance_path)[0]["relevant"] is False

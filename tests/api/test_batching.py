@@ -15,7 +15,7 @@ from api.metrics import ApiMetrics
 from api.runtime import Runtime, Timings
 from api.settings import ApiSettings
 from embedder import Embedder
-from indexer.item import CatalogItem, item_id_for_image
+from indexer.item import CatalogItem, item_id, photo_sha256
 from indexer.vector_store import VectorStore
 from tests.api.conftest import ApiCatalog
 from tests.indexer.conftest import DIM, unit_vectors
@@ -143,7 +143,8 @@ def vector_store(milvus_uri: str) -> Iterator[VectorStore]:
     store = VectorStore.connect(milvus_uri, f"test-{uuid.uuid4().hex[:8]}", DIM)
     items = [
         CatalogItem(
-            id=item_id_for_image(f"image-{n}".encode()), product_id=f"P{n}", title=f"Shirt {n}", brand="Acme",
+            id=item_id(f"P{n}", photo_sha256(f"image-{n}".encode())), photo_sha256=photo_sha256(f"image-{n}".encode()),
+            product_id=f"P{n}", title=f"Shirt {n}", brand="Acme",
             category="shirt", colour="blue", price=10.0 + n, currency="EUR", product_url=f"https://shop.example/p/{n}",
             image_url=f"https://shop.example/img/{n}.jpg", source_site="shop.example",
             crawled_at=datetime(2026, 1, 2, tzinfo=UTC), in_stock=True, model_version=store.model_version,
@@ -194,4 +195,4 @@ def test_concurrent_api_searches_share_embedding_and_milvus_calls(
         runtime.close()
     assert together == apart
     assert max(runtime.forward.batch_sizes) > 1 and max(search_sizes) > 1
-    assert [ids[0] for ids in together] == [item_id_for_image(photo) for photo in photos]  # each finds itself
+    assert [ids[0] for ids in together] == list(api_catalog.photos)[:12]  # each finds itself

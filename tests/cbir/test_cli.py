@@ -12,7 +12,7 @@ from tests.synthetic import COLOURS, coloured_image
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "embed", "demo"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "embed", "demo", "migrate-ids"])
 def test_every_subcommand_explains_itself(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0, result.output

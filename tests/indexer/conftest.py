@@ -10,7 +10,7 @@ import pysolr
 import pytest
 from numpy.typing import NDArray
 
-from indexer.item import CatalogItem, item_id_for_image
+from indexer.item import CatalogItem, item_id, photo_sha256
 from indexer.metadata_store import MetadataStore
 from indexer.vector_store import VectorStore
 
@@ -26,11 +26,12 @@ def model_version() -> str:
 
 @pytest.fixture
 def make_item(model_version: str) -> ItemFactory:
-    """Build a valid item for image number n; keyword arguments override fields."""
+    """Build a valid item for image number n; keyword arguments override fields (the id follows the product id
+    and photo_sha256 unless given)."""
 
     def make(n: int, **fields: Any) -> CatalogItem:
         defaults: dict[str, Any] = {
-            "id": item_id_for_image(f"image-{n}".encode()),
+            "photo_sha256": photo_sha256(f"image-{n}".encode()),
             "product_id": f"P{n}",
             "title": f"Cotton shirt number {n}",
             "brand": "Acme",
@@ -45,7 +46,8 @@ def make_item(model_version: str) -> ItemFactory:
             "in_stock": True,
             "model_version": model_version,
         }
-        return CatalogItem(**{**defaults, **fields})
+        values = {**defaults, **fields}
+        return CatalogItem(**{"id": item_id(values["product_id"], values["photo_sha256"]), **values})
 
     return make
 

@@ -14,6 +14,8 @@ from tests.indexer.conftest import DIM, unit_vectors
 pytestmark = pytest.mark.integration
 
 FAST = RetryPolicy(attempts=2, initial_delay_s=0.05)
+NOW = datetime.now(UTC)
+JAN, FEB, MAR = (datetime(2026, month, 1, tzinfo=UTC) for month in (1, 2, 3))
 
 
 def test_a_write_reaches_both_stores(vector_store: VectorStore, metadata_store: MetadataStore, make_item) -> None:
@@ -61,7 +63,7 @@ def test_delete_products_removes_every_photo_of_a_product_just_written(
     index = CatalogIndex(vector_store, metadata_store, FAST)
     items = [make_item(n, product_id="P-two-photos" if n < 2 else f"P{n}") for n in range(4)]
     index.upsert(items, unit_vectors(4))  # not committed in Solr yet: delete_products must still find them
-    index.delete_products(["P-two-photos", "no-such-product"])
+    index.delete_products({"P-two-photos": NOW, "no-such-product": NOW})
     index.flush()
     assert vector_store.count() == metadata_store.count() == 2
 
@@ -73,7 +75,7 @@ def test_replaying_a_delete_that_reached_solr_only_removes_the_vectors(
     items = [make_item(n, product_id="P-gone") for n in range(2)]
     index.upsert(items, unit_vectors(2))
     metadata_store.delete([item.id for item in items])  # a delete that stopped after Solr
-    index.delete_products(["P-gone"])  # its replay
+    index.delete_products({"P-gone": NOW})  # its replay
     index.flush()
     assert vector_store.count() == metadata_store.count() == 0
 
@@ -86,7 +88,7 @@ def test_a_deleted_product_leaves_every_model_versions_collection(
         older.upsert([make_item(0, model_version=older.model_version)], unit_vectors(1))
         index = CatalogIndex(vector_store, metadata_store, FAST)
         index.upsert([make_item(0), make_item(1)], unit_vectors(2))
-        index.delete_products(["P0"])
+        index.delete_products({"P0": NOW})
         index.flush()
         older.flush()
         assert (older.count(), vector_store.count()) == (0, 1)
@@ -129,3 +131,71 @@ def test_a_late_upsert_of_an_older_crawl_does_not_restore_the_old_version(
     assert index.get([newer.id])[newer.id].price == 20.0
     np.testing.assert_allclose(vector_store.get_vectors([newer.id])[newer.id], unit_vectors(2)[0], atol=1e-6)
     assert index.upsert([newer], unit_vectors(1, seed=2)) == []  # the same crawl again is written (idempotent)
+
+
+def _searchable(index: CatalogIndex) -> set[str]:
+    """The ids in both stores, once everything written is searchable."""
+    index.flush()
+    vector_ids, metadata_ids = index.vectors.all_ids(), index.metadata.all_ids()
+    assert vector_ids == metadata_ids
+    return vector_ids
+
+
+def test_one_photo_under_two_products_is_two_items_and_deleting_one_keeps_the_other(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    index = CatalogIndex(vector_store, metadata_store, FAST)
+    a, b = make_item(0, product_id="PA"), make_item(0, product_id="PB")  # the same photo
+    assert a.photo_sha256 == b.photo_sha256 and a.id != b.id
+    index.upsert([a, b], unit_vectors(2))
+    assert _searchable(index) == {a.id, b.id}
+    assert index.delete_products({"PB": NOW}) == []
+    assert _searchable(index) == {a.id}
+
+
+def test_a_newer_crawl_replaces_the_products_photos(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    index = CatalogIndex(vector_store, metadata_store, FAST)
+    first_crawl = [make_item(n, product_id="P", crawled_at=JAN) for n in (1, 2)]
+    index.upsert(first_crawl[:1], unit_vectors(1))
+    index.upsert(first_crawl[1:], unit_vectors(1, seed=1))  # one crawl over two batches: both photos stay
+    other = make_item(9, crawled_at=JAN)
+    index.upsert([other], unit_vectors(1, seed=2))
+    assert _searchable(index) == {first_crawl[0].id, first_crawl[1].id, other.id}
+    second_crawl = [make_item(2, product_id="P", crawled_at=FEB), make_item(3, product_id="P", crawled_at=FEB)]
+    assert index.upsert(second_crawl, unit_vectors(2, seed=3)) == []
+    assert _searchable(index) == {second_crawl[0].id, second_crawl[1].id, other.id}  # photo 1 is gone
+    assert index.upsert(first_crawl, unit_vectors(2)) == [item.id for item in first_crawl]  # replayed: stale
+    assert index.get([second_crawl[0].id])[second_crawl[0].id].crawled_at == FEB
+    third_crawl = [make_item(3, product_id="P", crawled_at=MAR)]  # a crawler removes photo 2: re-publishes 3
+    index.upsert(third_crawl, unit_vectors(1, seed=4))
+    assert _searchable(index) == {third_crawl[0].id, other.id}
+
+
+def test_an_upsert_older_than_a_delete_stays_deleted_and_a_newer_one_lists_the_product_again(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    index = CatalogIndex(vector_store, metadata_store, FAST)
+    index.upsert([make_item(0, crawled_at=JAN)], unit_vectors(1))
+    index.delete_products({"P0": FEB})
+    assert _searchable(index) == set()
+    late = make_item(0, crawled_at=JAN)  # replayed after the delete
+    assert index.upsert([late], unit_vectors(1)) == [late.id]
+    assert index.upsert([make_item(0, crawled_at=FEB)], unit_vectors(1)) == [late.id]  # ties go to the delete
+    assert _searchable(index) == set()
+    relisted = make_item(1, product_id="P0", crawled_at=MAR)
+    assert index.upsert([relisted], unit_vectors(1)) == []
+    assert _searchable(index) == {relisted.id}
+    assert metadata_store.count() == 1 and metadata_store.search().total == 1  # the tombstone is never a hit
+
+
+def test_a_delete_older_than_the_stored_crawl_is_ignored(
+    vector_store: VectorStore, metadata_store: MetadataStore, make_item
+) -> None:
+    index = CatalogIndex(vector_store, metadata_store, FAST)
+    newer = make_item(0, crawled_at=MAR)
+    index.upsert([newer], unit_vectors(1))
+    assert index.delete_products({"P0": FEB}) == ["P0"]  # a late or replayed delete
+    assert _searchable(index) == {newer.id}
+    assert index.upsert([make_item(0, crawled_at=FEB)], unit_vectors(1)) != []  # still recorded: older stays out

@@ -3,13 +3,16 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from indexer.item import item_id_for_image
+from indexer.item import item_id, photo_sha256
 
 
-def test_item_id_is_a_stable_hash_of_the_image_bytes() -> None:
-    assert item_id_for_image(b"photo") == item_id_for_image(b"photo")
-    assert item_id_for_image(b"photo") != item_id_for_image(b"photo2")
-    assert len(item_id_for_image(b"photo")) == 64
+def test_an_item_is_one_photo_of_one_product() -> None:
+    photo = photo_sha256(b"photo")
+    assert photo == photo_sha256(b"photo") != photo_sha256(b"photo2") and len(photo) == 64
+    assert item_id("P1", photo) == item_id("P1", photo)
+    assert item_id("P1", photo) != item_id("P2", photo)  # one photo under two products: two items
+    assert item_id("P1", photo) != item_id("P1", photo_sha256(b"photo2"))
+    assert len(item_id("P1", photo)) == 64
 
 
 def test_crawl_time_is_stored_in_utc(make_item) -> None:
@@ -23,6 +26,7 @@ def test_crawl_time_is_stored_in_utc(make_item) -> None:
     "field, value",
     [
         ("id", "not-a-hash"),
+        ("photo_sha256", "not-a-hash"),
         ("currency", "euro"),
         ("price", -1.0),
         ("product_url", "javascript:alert(1)"),

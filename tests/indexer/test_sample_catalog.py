@@ -1,7 +1,7 @@
 """The demo metadata: valid items, a pure function of the photo, with the colour seen in the photo."""
 
 from embedder.colour import PALETTE
-from indexer.item import CatalogItem, item_id_for_image
+from indexer.item import CatalogItem, item_id, photo_sha256
 from indexer.sample_catalog import UNKNOWN_COLOUR, sample_item_fields
 from tests.synthetic import COLOURS, coloured_image, jpeg_bytes
 
@@ -12,7 +12,10 @@ def test_the_same_photo_always_gets_the_same_valid_item() -> None:
     photo = jpeg_bytes(coloured_image(RED, seed=1))
     fields = sample_item_fields(photo, "dress")
     assert fields == sample_item_fields(photo, "dress")
-    item = CatalogItem(id=item_id_for_image(photo), model_version="v", **fields)
+    photo_hash = photo_sha256(photo)
+    item = CatalogItem(
+        id=item_id(fields["product_id"], photo_hash), photo_sha256=photo_hash, model_version="v", **fields
+    )
     assert item.category == "dress" and item.category in item.title
     assert 9.99 <= item.price < 200
 

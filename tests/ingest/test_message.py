@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from indexer.item import CatalogItem, item_id_for_image
+from indexer.item import DERIVED_FIELDS, CatalogItem, item_id, photo_sha256
 from ingest.dead_letter import DeadLetter
 from ingest.errors import RecordRejected
 from ingest.message import DeleteMessage, UpsertMessage, encode_message, parse_message
@@ -45,6 +45,14 @@ def test_delete_needs_only_the_product() -> None:
     )
 
 
+def test_a_delete_may_say_when_in_any_time_zone() -> None:
+    raw = b'{"schema_version": 1, "op": "delete", "product_id": "P1", "deleted_at": "2026-01-02T04:00:00+01:00"}'
+    message = parse_message(raw)
+    assert isinstance(message, DeleteMessage) and message.deleted_at == datetime(2026, 1, 2, 3, tzinfo=UTC)
+    with pytest.raises(RecordRejected, match="deleted_at"):  # naive: ambiguous
+        parse_message(raw.replace(b"+01:00", b""))
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -77,14 +85,15 @@ def test_invalid_base64_is_rejected() -> None:
 def test_to_item_builds_the_catalog_item() -> None:
     message = parse_message(json.dumps(upsert_fields(image_b64="AAAA")))
     assert isinstance(message, UpsertMessage)
-    item = message.without_image().to_item(item_id_for_image(b"x"), "v1")
-    assert item.product_id == "P1" and item.model_version == "v1" and item.id == item_id_for_image(b"x")
+    item = message.without_image().to_item(photo_sha256(b"x"), "v1")
+    assert item.product_id == "P1" and item.model_version == "v1" and item.photo_sha256 == photo_sha256(b"x")
+    assert item.id == item_id("P1", photo_sha256(b"x"))
     assert message.without_image().image_b64 is None
 
 
 def test_message_carries_every_catalog_field_but_the_derived_ones() -> None:
     carried = set(UpsertMessage.model_fields) - {"schema_version", "op", "image_b64"}
-    assert carried == set(CatalogItem.model_fields) - {"id", "model_version"}
+    assert carried == set(CatalogItem.model_fields) - set(DERIVED_FIELDS)
 
 
 def test_schema_file_is_current() -> None:
@@ -99,3 +108,11 @@ def test_dead_letter_keeps_the_original_message() -> None:
     assert datetime.fromisoformat(decoded["failed_at"]).tzinfo is not None
     assert datetime.now(UTC) - record.failed_at < timedelta(seconds=5)
     assert record.failed_at.utcoffset() == timedelta(0)
+
+
+def test_an_undated_delete_takes_its_publishing_time_and_a_dated_one_keeps_its_own() -> None:
+    published = datetime(2026, 5, 1, tzinfo=UTC)
+    undated = DeleteMessage(schema_version=1, op="delete", product_id="P1")
+    own = datetime(2026, 4, 1, tzinfo=UTC)
+    assert undated.dated(published).deleted_at == published
+    assert undated.model_copy(update={"deleted_at": own}).dated(published).deleted_at == own

@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
-from indexer.item import item_id_for_image
+from indexer.item import photo_sha256
 from indexer.metadata_store import MetadataStore
 from indexer.retry import RetryPolicy
 from indexer.vector_store import VectorStore
@@ -50,7 +51,7 @@ def test_prepare_decodes_to_the_model_input_and_ids_by_content() -> None:
     config = tiny_model_config()
     prepared = prepare(_message(image_b64="AAAA"), data, config)
     assert prepared.pixels.shape == (3, config.image_height, config.image_width)
-    assert prepared.item_id == item_id_for_image(data) and prepared.message.image_b64 is None
+    assert prepared.photo_sha256 == photo_sha256(data) and prepared.message.image_b64 is None
     assert np.array_equal(pixels_from_text(pixels_to_text(prepared.pixels), config), prepared.pixels)
 
 
@@ -98,33 +99,42 @@ def test_only_the_record_solr_refuses_is_rejected(
 
 def test_an_index_op_gives_back_the_message_it_came_from() -> None:
     message = _message(image_b64="AAAA")
-    item = message.to_item(item_id_for_image(b"\x00\x00\x00"), "v1")
+    item = message.to_item(photo_sha256(b"\x00\x00\x00"), "v1")
     restored = parse_message(original_message(IndexOp(item=item, vector=np.zeros(4, dtype=np.float32))))
     assert restored == message.without_image()
     delete = parse_message(original_message(IndexOp(delete_product="P9")))
     assert delete == DeleteMessage(schema_version=1, op="delete", product_id="P9")
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    dated = parse_message(original_message(IndexOp(delete_product="P9", deleted_at=at)))
+    assert dated == DeleteMessage(schema_version=1, op="delete", product_id="P9", deleted_at=at)
 
 
 class _RecordingIndex:
     """Records the delete calls apply_index_ops makes (a stand-in for CatalogIndex, not for a store)."""
 
     def __init__(self) -> None:
-        self.deletes: list[list[str]] = []
+        self.deletes: list[dict[str, datetime]] = []
 
-    def delete_products(self, product_ids: list[str]) -> None:
-        self.deletes.append(product_ids)
+    def delete_products(self, deleted: dict[str, datetime]) -> list[str]:
+        self.deletes.append(deleted)
+        return []
 
 
-def test_consecutive_deletes_are_one_store_call() -> None:
+def test_consecutive_deletes_are_one_store_call_dated_by_the_latest_of_each_product() -> None:
     index = _RecordingIndex()
-    ops = [IndexOp(delete_product=p) for p in ("P1", "P2", "P1", "P3")]
+    early, late = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    ops = [IndexOp(delete_product="P1", deleted_at=late), IndexOp(delete_product="P2", deleted_at=early)]
+    ops += [IndexOp(delete_product="P1", deleted_at=early), IndexOp(delete_product="P3")]
+    before = datetime.now(UTC)
     assert apply_index_ops(index, ops) == {}  # type: ignore[arg-type]
-    assert index.deletes == [["P1", "P2", "P3"]]
+    [deleted] = index.deletes
+    assert list(deleted) == ["P1", "P2", "P3"] and (deleted["P1"], deleted["P2"]) == (late, early)
+    assert deleted["P3"] >= before  # a delete without deleted_at is dated when it is applied
 
 
 def test_each_written_op_gives_its_product_status_in_order() -> None:
-    item = _message(product_id="P1").to_item(item_id_for_image(b"photo"), "v1")
-    rejected_item = _message(product_id="P2").to_item(item_id_for_image(b"other"), "v1")
+    item = _message(product_id="P1").to_item(photo_sha256(b"photo"), "v1")
+    rejected_item = _message(product_id="P2").to_item(photo_sha256(b"other"), "v1")
     ops = [IndexOp(item=item, vector=np.zeros(4, dtype=np.float32)), IndexOp(delete_product="P3"),
            IndexOp(item=rejected_item, vector=np.zeros(4, dtype=np.float32))]  # fmt: skip
     statuses = written_statuses(ops, {2: RecordRejected("index", "refused")})

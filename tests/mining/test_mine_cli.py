@@ -20,6 +20,7 @@ def test_mine_reads_the_collection_and_proposes_the_unlabelled_cluster(
     items = [
         CatalogItem(
             id=f"{i:064x}",
+            photo_sha256=f"{i:064x}",
             product_id=f"P{i}",
             title=f"item {i}",
             brand="Acme",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.item import item_id_for_image
+from indexer.item import item_id, photo_sha256
 from ingest.folder_catalog import demo_message, folder_photos
 from ingest.message import SCHEMA_VERSION, DeleteMessage, UpsertMessage
 from tests.ingest.kafka_helpers import CLOTHING_SMALL
@@ -48,6 +48,11 @@ class PublishedCatalog:
     bad: dict[str, str] = field(default_factory=dict)  # marker in the raw message -> expected stage
 
 
+def _item_id(message: UpsertMessage, path: Path) -> str:
+    """The id of the item the topology makes of a message of this photo."""
+    return item_id(message.product_id, photo_sha256(path.read_bytes()))
+
+
 def build_catalog(photos: int, duplicates: int, base_url: str, served: Path) -> PublishedCatalog:
     """photos of clothing-small/test (a fixed sample, half inline, half by URL), duplicates, a delete, bad records."""
     root = Path(CLOTHING_SMALL) / "test"
@@ -61,13 +66,13 @@ def build_catalog(photos: int, duplicates: int, base_url: str, served: Path) -> 
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(path.read_bytes())
         upserts.append(demo_message(path, root, base_url, inline=inline))
-        catalog.good_ids[item_id_for_image(path.read_bytes())] = path.read_bytes()
+        catalog.good_ids[_item_id(upserts[-1], path)] = path.read_bytes()
     for message in [*upserts, *upserts[:duplicates]]:
         catalog.messages.append((message.product_id.encode(), message.model_dump_json(exclude_none=True).encode()))
     deleted = upserts[-1]
     delete = DeleteMessage(schema_version=SCHEMA_VERSION, op="delete", product_id=deleted.product_id)
     catalog.messages.append((deleted.product_id.encode(), delete.model_dump_json().encode()))
-    catalog.good_ids.pop(item_id_for_image(paths[-1].read_bytes()))
+    catalog.good_ids.pop(_item_id(deleted, paths[-1]))
     good = len(catalog.messages)
     _add_bad_records(catalog, upserts[0], paths[0].read_bytes(), base_url, served)
     # the bad records in the middle of the stream: the good ones after them must be indexed too
@@ -119,12 +124,12 @@ def inline_catalog(photos: int, every: int = 5) -> PublishedCatalog:
     root = Path(CLOTHING_SMALL) / "test"
     catalog = PublishedCatalog()
     for path in folder_photos(root)[3::every]:
-        item_id = item_id_for_image(path.read_bytes())
-        if item_id in catalog.good_ids:
-            continue
         message = demo_message(path, root, inline=True)
+        identity = _item_id(message, path)
+        if identity in catalog.good_ids:
+            continue
         catalog.messages.append((message.product_id.encode(), message.model_dump_json(exclude_none=True).encode()))
-        catalog.good_ids[item_id] = path.read_bytes()
+        catalog.good_ids[identity] = path.read_bytes()
         if len(catalog.good_ids) == photos:
             return catalog
     raise ValueError(f"{root} has only {len(catalog.good_ids)} distinct photos at every {every}th; {photos} asked")

@@ -1,6 +1,7 @@
 """Fetch and decode: parse the message, get the photo (inline or by URL), decode it to the model's pixels."""
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from streamparse import Bolt, Stream, Tuple
@@ -9,16 +10,16 @@ from embedder import Embedder
 from ingest.dead_letter import DeadLetter
 from ingest.errors import RecordRejected
 from ingest.fetch import FETCH_STAGE, FetchPolicy, ImageUnavailable, fetch_client, fetch_image
-from ingest.message import UpsertMessage, parse_message
+from ingest.message import DeleteMessage, parse_message
 from ingest.stages import image_bytes, pixels_to_text, prepare
 from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup, report
 
 
 class FetchBolt(Bolt):
-    """Emits (product_id, op, message, item_id, pixels); bad records to the dead-letter stream."""
+    """Emits (product_id, op, message, photo_sha256, pixels); bad records to the dead-letter stream."""
 
     outputs = [
-        Stream(fields=["product_id", "op", "message", "item_id", "pixels"], name="default"),
+        Stream(fields=["product_id", "op", "message", "photo_sha256", "pixels"], name="default"),
         Stream(fields=["dead_letter"], name=DEAD_LETTER_STREAM),
     ]
     auto_ack = False
@@ -34,11 +35,11 @@ class FetchBolt(Bolt):
         report(self.counters, self.settings, self.logger)
 
     def process(self, tup: Tuple) -> None:
-        product_id, raw, source, attempt = tup.values
+        product_id, raw, source, attempt, published_at = tup.values
         started = time.monotonic()
         self.counters.add("processed")
         try:
-            self._process(product_id, raw, tup)
+            self._process(raw, published_at, tup)
         except RecordRejected as error:
             self._dead_letter(tup, error.stage, error.reason)
             self.counters.add(f"rejected_{error.stage}")
@@ -59,16 +60,18 @@ class FetchBolt(Bolt):
 
     def _dead_letter(self, tup: Tuple, stage: str, reason: str) -> None:
         """Send the tuple's message to the dead-letter stream."""
-        _, raw, source, _ = tup.values
+        _, raw, source, _, _ = tup.values
         record = DeadLetter.of(raw, stage, reason, source=source)
         self.emit([record.model_dump_json()], stream=DEAD_LETTER_STREAM, anchors=[tup])
 
-    def _process(self, product_id: str, raw: str, tup: Tuple) -> None:
+    def _process(self, raw: str, published_at: int, tup: Tuple) -> None:
         message = parse_message(raw)
-        if not isinstance(message, UpsertMessage):
+        if isinstance(message, DeleteMessage):
+            if published_at >= 0:  # an undated delete is dated when it was published, however often it is replayed
+                message = message.dated(datetime.fromtimestamp(published_at / 1000, UTC))
             self.emit([message.product_id, message.op, message.model_dump_json(), None, None], anchors=[tup])
             return
         fetch = lambda url: fetch_image(url, self.policy, self.http)  # noqa: E731
         prepared = prepare(message, image_bytes(message, fetch, self.settings.max_image_bytes), self.model_config)
-        values = [message.product_id, "upsert", prepared.message.model_dump_json(), prepared.item_id]
+        values = [message.product_id, "upsert", prepared.message.model_dump_json(), prepared.photo_sha256]
         self.emit([*values, pixels_to_text(prepared.pixels)], anchors=[tup])

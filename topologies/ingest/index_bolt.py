@@ -24,7 +24,8 @@ def index_op(op: str, payload: str, vector: str | None) -> IndexOp:
     """The write a tuple asks for (the vector as vector_to_text)."""
     if op == "upsert" and vector is not None:
         return IndexOp(item=CatalogItem.model_validate_json(payload), vector=vector_from_text(vector))
-    return IndexOp(delete_product=DeleteMessage.model_validate_json(payload).product_id)
+    message = DeleteMessage.model_validate_json(payload)
+    return IndexOp(delete_product=message.product_id, deleted_at=message.deleted_at)
 
 
 class IndexBolt(BatchBolt):

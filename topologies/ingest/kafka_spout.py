@@ -118,10 +118,10 @@ def _end_of_undecodable(probe: KafkaConsumer, tp: TopicPartition, first: int) ->
 
 
 class KafkaSpout(Spout):
-    """Emits (product_id, message, source, attempt) with id `partition:offset`; replays failed ones with backoff,
-    then dead-letters them."""
+    """Emits (product_id, message, source, attempt, published_at) with id `partition:offset`; replays failed ones
+    with backoff, then dead-letters them. published_at is the record's Kafka timestamp (ms since the epoch, or -1)."""
 
-    outputs = ["product_id", "message", "source", "attempt"]
+    outputs = ["product_id", "message", "source", "attempt", "published_at"]
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         self.settings, _, self.counters = component_setup(storm_conf, context)
@@ -248,7 +248,7 @@ class KafkaSpout(Spout):
             tup_id = tuple_id(record.partition, record.offset)
             key = record.key.decode(errors="replace") if record.key else ""
             source = f"{record.topic}/{record.partition}/{record.offset}"
-            self.emitted[tup_id] = [key, record.value.decode(errors="replace"), source, attempt]
+            self.emitted[tup_id] = [key, record.value.decode(errors="replace"), source, attempt, record.timestamp]
             self.tracker.emitted(record.partition, record.offset)
             if suspect:
                 self.suspects.add(tup_id)
@@ -284,7 +284,7 @@ class KafkaSpout(Spout):
         """Dead-letter the messages that failed too often, each done once Kafka has its dead letter."""
         while self.undelivered:
             tup_id = self.undelivered[0]
-            _, message, source, attempt = self.emitted[tup_id]
+            _, message, source, attempt, _ = self.emitted[tup_id]
             self._dead_letter(message, f"failed or timed out {attempt} times (the bolts' logs say why)", source)
             self.undelivered.pop(0)
             self._done(tup_id)
