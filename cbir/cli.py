@@ -128,7 +128,8 @@ def train_text(
     import torch
 
     from embedder import Embedder
-    from embedder.checkpoint import file_sha256, save_checkpoint
+    from embedder.checkpoint import save_checkpoint
+    from embedder.checkpoint_facts import model_version
     from embedder.text_encoder import text_checkpoint
     from embedder.training.text_trainer import TextTrainConfig, describe_photos, train_text_encoder, training_record
 
@@ -137,8 +138,8 @@ def train_text(
     photos = describe_photos(data, Embedder.load(model))
     encoder, history = train_text_encoder(photos, config)
     record = training_record(config, photos, str(data), history)
-    save_checkpoint(out, text_checkpoint(encoder, image_model=file_sha256(model)[:12], **record))
-    typer.echo(json.dumps({"checkpoint": str(out), "image_model": file_sha256(model)[:12], "last": history[-1]}))
+    save_checkpoint(out, text_checkpoint(encoder, image_model=model_version(model), **record))
+    typer.echo(json.dumps({"checkpoint": str(out), "image_model": model_version(model), "last": history[-1]}))
 
 
 @app.command()

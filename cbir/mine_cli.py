@@ -26,17 +26,17 @@ def mine(
 ) -> None:
     """Cluster the active model's vectors; propose new categories and items whose category looks wrong."""
     from cbir.indexer_connection import indexer_settings
-    from embedder.checkpoint import file_sha256, load_checkpoint
+    from embedder.checkpoint_facts import read_config
     from indexer.errors import IndexerError
     from indexer.vector_store import VectorStore
     from mining.catalog_vectors import read_catalog_vectors
     from mining.proposals import MiningSettings, propose
 
-    dim = int(load_checkpoint(model)["model_config"]["embedding_dim"])
+    facts = read_config(model)
     settings = indexer_settings(milvus_uri, None, run_dir)
     started = time.monotonic()
     try:
-        store = VectorStore.connect(settings.milvus_uri, file_sha256(model)[:12], dim, timeout_s=settings.timeout_s)
+        store = VectorStore.connect(settings.milvus_uri, facts.version, facts.dim, timeout_s=settings.timeout_s)
         catalog = read_catalog_vectors(store, progress)
     except IndexerError as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)

@@ -6,16 +6,16 @@ so a checkpoint never runs code and never needs the training code's globals.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from embedder.checkpoint_facts import FORMAT, file_sha256
 from embedder.errors import CheckpointError
 
-FORMAT = "cbir-gan/1"
+__all__ = ["FORMAT", "file_sha256", "load_checkpoint", "save_checkpoint"]
 # Checkpoints written before the version was stored as a plain string hold a TorchVersion object.
 torch.serialization.add_safe_globals([torch.torch_version.TorchVersion])
 
@@ -41,12 +41,3 @@ def load_checkpoint(path: Path | str) -> dict[str, Any]:
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a {FORMAT} checkpoint")
     return checkpoint
-
-
-def file_sha256(path: Path | str) -> str:
-    """Hex SHA-256 of a file: identifies the exact checkpoint a report or an index was made with."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from embedder.checkpoint import file_sha256, load_checkpoint
+from embedder.checkpoint import load_checkpoint
+from embedder.checkpoint_facts import model_version
 from embedder.config import ModelConfig
 from embedder.device import autocast, resolve_device
 from embedder.errors import EmptyInputError
@@ -59,7 +60,7 @@ class Embedder:
         )
         encoder.to(resolve_device(device))
         info = {key: checkpoint.get(key) for key in ("data", "epoch", "step", "metrics", "train_config")}
-        version = file_sha256(path)[:12]
+        version = model_version(path)
         logger.info("loaded embedder %s from %s (dim %d, %s)", version, path, config.embedding_dim, device)
         return cls(config, encoder, version, batch_size, threads, info)
 

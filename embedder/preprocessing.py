@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
 
 from embedder.config import ModelConfig
 from embedder.errors import EmptyInputError, ImageDecodeError
+
+if TYPE_CHECKING:  # torch only where pixels become tensors: decoding alone (ingest, the fetch bolt) needs none
+    import torch
 
 ImageInput = Image.Image | bytes | bytearray | memoryview
 
@@ -57,6 +60,8 @@ def to_pixels(image: Image.Image, config: ModelConfig) -> np.ndarray:
 
 def normalize(pixels: torch.Tensor, config: ModelConfig) -> torch.Tensor:
     """uint8 (B, C, H, W) -> float32 (B, C, H, W), scaled to [0, 1] then standardised per channel."""
+    import torch
+
     mean = torch.tensor(config.mean[: config.channels]).view(1, -1, 1, 1)
     std = torch.tensor(config.std[: config.channels]).view(1, -1, 1, 1)
     return (pixels.float() / 255.0 - mean) / std

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from embedder.checkpoint import file_sha256, load_checkpoint
+from embedder.checkpoint import load_checkpoint
+from embedder.checkpoint_facts import model_version
 from embedder.errors import CheckpointError, EmptyInputError
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class TextEmbedder:
             raise CheckpointError(f"{path} is not a {KIND} checkpoint")
         encoder = TextEncoder(TextEncoderConfig.from_dict(checkpoint["config"]))
         encoder.load_state_dict(checkpoint["weights"])
-        version = file_sha256(path)[:12]
+        version = model_version(path)
         logger.info("loaded text encoder %s from %s (for image model %s)", version, path, checkpoint["image_model"])
         return cls(encoder, version, checkpoint["image_model"])
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from streamparse import Bolt, Stream, Tuple
 
-from embedder import Embedder
+from embedder.checkpoint_facts import read_config
 from ingest.dead_letter import DeadLetter
 from ingest.errors import RecordRejected
 from ingest.fetch import FETCH_STAGE, FetchPolicy, ImageUnavailable, fetch_client, fetch_image
@@ -27,7 +27,7 @@ class FetchBolt(Bolt):
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         self.settings, _, self.counters = component_setup(storm_conf, context)
         s = self.settings
-        self.model_config = Embedder.load(s.model_path, threads=1).config
+        self.model_config = read_config(s.model_path).config  # no torch, no weights: pixels only
         self.policy = FetchPolicy.of(s.fetch_timeout_s, s.max_image_bytes, s.allowed_networks)
         self.http = fetch_client("cbir-fashion-ingest/1")  # a total deadline on every fetch, checked addresses
 
