@@ -17,7 +17,7 @@ from api.metrics import ApiMetrics, MetricsMiddleware
 from api.rate_limit import RateLimit, TokenBuckets
 from api.routers import annotate, facets, health, items, products, search
 from api.runtime import Runtime
-from api.settings import ApiSettings, get_api_settings
+from settings import ApiSettings, Settings, resolve_settings
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -43,9 +43,10 @@ def rate_limits(settings: ApiSettings) -> dict[str, TokenBuckets]:
     return {name: TokenBuckets(rate, burst) for name, (rate, burst) in limits.items() if rate > 0}
 
 
-def create_app(settings: ApiSettings | None = None) -> FastAPI:
-    """The app; its lifespan loads the model and opens the store clients once, and closes them at shutdown."""
-    settings = settings or get_api_settings()
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app; its lifespan loads the model and opens the store clients once, and closes them at shutdown.
+    Without settings (`uvicorn --factory api.app:create_app`), they are resolved from the environment."""
+    settings = settings or resolve_settings()
     metrics = ApiMetrics()
 
     @asynccontextmanager
@@ -89,7 +90,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         """The annotators' page; it asks for the annotator key and sends it with every call."""
         return FileResponse(STATIC_DIR / "annotate.html", media_type="text/html")
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes * 4 // 3 + BODY_OVERHEAD_BYTES)
-    app.add_middleware(RateLimit, limits=rate_limits(settings), classify=limit_of, refused=metrics.rate_limited.labels)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.fetch.max_image_bytes * 4 // 3 + BODY_OVERHEAD_BYTES)
+    app.add_middleware(
+        RateLimit, limits=rate_limits(settings.api), classify=limit_of, refused=metrics.rate_limited.labels
+    )
     app.add_middleware(MetricsMiddleware, metrics=lambda: metrics)
     return app

@@ -52,7 +52,7 @@ async def search_page(
     runtime: Runtime, vector: NDArray[np.float32] | None, page: PageRequest, timings: Timings
 ) -> SearchResponse:
     """The page of results the request asks for, best first, with the next one's cursor (no vector: text only)."""
-    max_depth, offset = runtime.settings.max_depth, page.offset
+    max_depth, offset = runtime.settings.api.max_depth, page.offset
     depth = min(offset + page.k, max_depth)
     wanted = depth + 1  # one more than the page reaches tells whether there is a next page
     limit = min(wanted * COLLAPSE_OVERFETCH if page.one_per_product else wanted, max_depth * COLLAPSE_OVERFETCH)
@@ -63,7 +63,7 @@ async def search_page(
     fused = reciprocal_rank_fusion(
         [(hit.id, hit.score) for hit in image_hits if hit.id != page.exclude_id],
         [item.id for item in text_items if item.id != page.exclude_id],
-        k=runtime.settings.rrf_k,
+        k=runtime.settings.api.rrf_k,
     )
     timings.add("fuse", time.perf_counter() - started)
     known = {item.id: item for item in text_items}
@@ -100,7 +100,7 @@ async def _rankings(
     milvus = runtime.search_vectors(vector, limit, page.search_filter, timings)  # micro-batched
     if page.text is None:
         return await milvus, []
-    solr = _text_ranking(runtime, page, runtime.settings.text_candidates, timings)
+    solr = _text_ranking(runtime, page, runtime.settings.api.text_candidates, timings)
     image_hits, text_items = await asyncio.gather(milvus, solr)
     return image_hits, text_items
 

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from api.errors import MissingApiKey, WrongApiKey
 from api.runtime import Runtime
-from api.settings import ApiSettings
+from settings import ApiSettings
 
 API_KEY_HEADER = "X-API-Key"
 _api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="A key from CBIR_API_API_KEYS")
@@ -25,8 +25,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def get_settings(runtime: RuntimeDep) -> ApiSettings:
-    """The settings the app was created with."""
-    return runtime.settings
+    """The API's group of the settings the app was created with."""
+    return runtime.settings.api
 
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]

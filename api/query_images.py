@@ -26,7 +26,7 @@ async def read_search_query(request: Request, runtime: Runtime, timings: Timings
     """The query image's bytes and the search options; UnsupportedMediaType for other bodies."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "multipart/form-data":
-        return await _from_multipart(request, runtime.settings.max_upload_bytes)
+        return await _from_multipart(request, runtime.settings.fetch.max_image_bytes)
     if media_type == "application/json":
         return await _from_json(request, runtime, timings)
     raise UnsupportedMediaType(f"send multipart/form-data (field `image`) or application/json, not {media_type!r}")
@@ -68,7 +68,7 @@ async def _from_json(request: Request, runtime: Runtime, timings: Timings) -> tu
     options = SearchOptions.model_validate(query.model_dump(exclude={"image_b64", "image_url"}))
     if query.image_url is not None:
         return await runtime.fetch(query.image_url, timings), options
-    return decode_base64_image(query.image_b64 or "", runtime.settings.max_upload_bytes), options
+    return decode_base64_image(query.image_b64 or "", runtime.settings.fetch.max_image_bytes), options
 
 
 def decode_base64_image(text: str, max_bytes: int) -> bytes:

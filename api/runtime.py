@@ -28,7 +28,6 @@ from api.batching import MicroBatcher
 from api.errors import ProductNotFound, StatusUnavailable
 from api.load_shedding import BoundedPool
 from api.metrics import ApiMetrics
-from api.settings import ApiSettings
 from embedder import CheckpointError, Embedder
 from embedder.text_encoder import TextEmbedder
 from indexer.errors import IndexerError
@@ -42,6 +41,7 @@ from ingest.publisher import CatalogPublisher
 from ingest.status import ProductStatus
 from ingest.status_reader import StatusReader
 from ingest.topics import MAX_MESSAGE_BYTES
+from settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -75,54 +75,53 @@ class Runtime:
     """The embedder, its work pools, and lazily connected store clients (reconnected after a failure)."""
 
     def __init__(
-        self, settings: ApiSettings, embedder: Embedder, metrics: ApiMetrics, text_encoder: TextEmbedder | None = None
+        self, settings: Settings, embedder: Embedder, metrics: ApiMetrics, text_encoder: TextEmbedder | None = None
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.text_encoder = text_encoder
         self.metrics = metrics
-        self.model_version = settings.collection_version or embedder.version
-        retry_after = settings.retry_after_s
+        self.model_version = settings.api.collection_version or embedder.version
+        retry_after = settings.api.retry_after_s
         self.embed_pool = BoundedPool(
-            "embed", settings.embed_workers, settings.embed_queue, retry_after, metrics.shed.labels("embed")
+            "embed", settings.api.embed_workers, settings.api.embed_queue, retry_after, metrics.shed.labels("embed")
         )
         self.fetch_pool = BoundedPool(
-            "fetch", settings.fetch_workers, settings.fetch_queue, retry_after, metrics.shed.labels("fetch")
+            "fetch", settings.api.fetch_workers, settings.api.fetch_queue, retry_after, metrics.shed.labels("fetch")
         )
         self.forward: MicroBatcher[NDArray[np.uint8], NDArray[np.float32]] = MicroBatcher(
             self._forward_pass,
             self.embed_pool.executor,
-            max_batch=settings.embed_max_batch,
-            max_wait_s=settings.embed_max_wait_ms / 1000,
-            max_in_flight=settings.embed_workers,
+            max_batch=settings.api.embed_max_batch,
+            max_wait_s=settings.api.embed_max_wait_ms / 1000,
+            max_in_flight=settings.api.embed_workers,
         )  # fmt: skip  (decoding is admitted through embed_pool, which sheds when full)
-        self.http = fetch_client("cbir-fashion-api", max_connections=settings.fetch_workers)
-        self.fetch_policy = FetchPolicy.of(
-            settings.image_fetch_timeout_s, settings.max_upload_bytes, settings.image_fetch_allowed_networks,
-            max_redirects=settings.image_fetch_max_redirects,
-        )  # fmt: skip
+        self.http = fetch_client("cbir-fashion-api", max_connections=settings.api.fetch_workers)
+        self.fetch_policy = FetchPolicy.of(settings.fetch)
         self._vectors_lock = threading.Lock()
         self._metadata_lock = threading.Lock()
         self._vectors: VectorStore | None = None
         self._metadata: MetadataStore | None = None
         self._publisher: CatalogPublisher | None = None
         self._publish_lock = threading.Lock()
-        self.statuses = StatusReader(settings.kafka_bootstrap_servers, settings.kafka_status_topic,
-                                     timeout_s=settings.store_timeout_s)  # fmt: skip
+        self.statuses = StatusReader(settings.stores.kafka_bootstrap_servers, settings.stores.status_topic,
+                                     timeout_s=settings.stores.timeout_s)  # fmt: skip
         self._photos: dict[str, Path] | None = None
         self._photos_lock = threading.Lock()
         self._searches: dict[tuple[int, str], MicroBatcher[NDArray[np.float32], list[VectorHit]]] = {}
 
     @classmethod
-    def open(cls, settings: ApiSettings, metrics: ApiMetrics) -> "Runtime":
+    def open(cls, settings: Settings, metrics: ApiMetrics) -> "Runtime":
         """Load the model (once) and try the stores; a store that is down now is connected on first use."""
         embedder = Embedder.load(
-            settings.model_path,
-            batch_size=settings.embed_max_batch,
-            threads=settings.torch_threads,
-            device=settings.embed_device,
+            settings.embedding.model_path,
+            batch_size=settings.api.embed_max_batch,
+            threads=settings.embedding.torch_threads,
+            device=settings.embedding.device,
         )
-        text_encoder = TextEmbedder.load(settings.text_encoder_path) if settings.text_encoder_path else None
+        text_encoder = (
+            TextEmbedder.load(settings.embedding.text_encoder_path) if settings.embedding.text_encoder_path else None
+        )
         if text_encoder is not None and text_encoder.image_model != embedder.version:
             raise CheckpointError(
                 f"the text encoder maps into image model {text_encoder.image_model}, not {embedder.version}"
@@ -135,7 +134,7 @@ class Runtime:
             except IndexerError as error:  # start anyway: /readyz and 503s report it, first use reconnects
                 logger.warning("store not reachable at start-up: %s", error)
         runtime.statuses.start()  # reads the status topic in the background; Kafka may be down now
-        if settings.photo_dir is not None:  # hash the photo folder in the background, not on the first request
+        if settings.api.photo_dir is not None:  # hash the photo folder in the background, not on the first request
             threading.Thread(target=runtime.photo_path, args=("",), daemon=True, name="photo-index").start()
         return runtime
 
@@ -158,11 +157,13 @@ class Runtime:
         with self._vectors_lock:
             if self._vectors is None:
                 settings = self.settings
-                index = VectorIndexConfig(metric_type=settings.metric_type, search_params=settings.index_search_params)
+                index = VectorIndexConfig(
+                    metric_type=settings.indexer.metric_type, search_params=settings.indexer.index_search_params
+                )
                 with self.metrics.store_call("milvus", "connect"):
                     self._vectors = VectorStore.connect(
-                        settings.milvus_uri, self.model_version, self.embedder.dim,
-                        timeout_s=settings.store_timeout_s, index=index,
+                        settings.stores.milvus_uri, self.model_version, self.embedder.dim,
+                        timeout_s=settings.stores.timeout_s, index=index,
                     )  # fmt: skip
             return self._vectors
 
@@ -172,7 +173,7 @@ class Runtime:
             if self._metadata is None:
                 with self.metrics.store_call("solr", "connect"):
                     self._metadata = MetadataStore.connect(
-                        self.settings.solr_core_url, timeout_s=self.settings.store_timeout_s
+                        self.settings.stores.solr_core_url, timeout_s=self.settings.stores.timeout_s
                     )
             return self._metadata
 
@@ -216,14 +217,14 @@ class Runtime:
     ) -> list[VectorHit]:
         """The Milvus ranking of one query vector, searched in one call with concurrent queries of the same
         limit and filter (a batch of 16 costs ~10 single searches in milvus-lite 2.5)."""
-        key = (limit, milvus_expression(search_filter))
+        key, api = (limit, milvus_expression(search_filter)), self.settings.api
         batcher = self._searches.get(key)
         if batcher is None:
             if len(self._searches) >= MAX_SEARCH_BATCHERS:  # forget the oldest; its running batches still finish
                 del self._searches[next(iter(self._searches))]
             batcher = self._searches[key] = MicroBatcher(
-                partial(self._search_batch, limit, search_filter), max_batch=self.settings.search_max_batch,
-                max_wait_s=self.settings.search_max_wait_ms / 1000, max_in_flight=self.settings.search_max_in_flight,
+                partial(self._search_batch, limit, search_filter), max_batch=api.search_max_batch,
+                max_wait_s=api.search_max_wait_ms / 1000, max_in_flight=api.search_max_in_flight,
             )  # fmt: skip
         started = time.perf_counter()
         try:
@@ -262,11 +263,11 @@ class Runtime:
             try:
                 with self.metrics.store_call("kafka", "publish"):
                     queued = ProductStatus.queued(message.product_id)
-                    recorded = publisher.record_status(self.settings.kafka_status_topic, queued,
-                                                       timeout_s=self.settings.store_timeout_s)  # fmt: skip
+                    recorded = publisher.record_status(self.settings.stores.status_topic, queued,
+                                                       timeout_s=self.settings.stores.timeout_s)  # fmt: skip
                     self.statuses.table.apply(recorded.offset, queued)  # answer at once, before the reader sees it
                     future = publisher.publish(message)
-                    publisher.flush(timeout_s=self.settings.store_timeout_s)
+                    publisher.flush(timeout_s=self.settings.stores.timeout_s)
                 return future.get(timeout=0)
             except Exception:
                 self._publisher = None
@@ -276,9 +277,9 @@ class Runtime:
     def _open_publisher(self) -> CatalogPublisher:
         """A producer that fails within the store timeout when the broker is down, not after a 30-60 s hang."""
         with self.metrics.store_call("kafka", "connect"):
-            timeout_ms = int(self.settings.store_timeout_s * 1000)
+            timeout_ms = int(self.settings.stores.timeout_s * 1000)
             return CatalogPublisher(
-                self.settings.kafka_bootstrap_servers, topic=self.settings.kafka_topic, linger_ms=0,
+                self.settings.stores.kafka_bootstrap_servers, topic=self.settings.stores.topic, linger_ms=0,
                 max_request_size=MAX_MESSAGE_BYTES,
                 request_timeout_ms=timeout_ms, max_block_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms,
             )  # fmt: skip
@@ -312,7 +313,7 @@ class Runtime:
         """The file of a photo (its photo_sha256) in photo_dir, if any (the folder is hashed once, on first use)."""
         with self._photos_lock:
             if self._photos is None:
-                self._photos = photo_index(self.settings.photo_dir) if self.settings.photo_dir else {}
+                self._photos = photo_index(self.settings.api.photo_dir) if self.settings.api.photo_dir else {}
         return self._photos.get(photo)
 
     # --- readiness ---------------------------------------------------------------------------------------
@@ -320,7 +321,7 @@ class Runtime:
     def kafka_reachable(self) -> str:
         """'' if a TCP connection to one bootstrap server opens, else why not."""
         problems = []
-        for server in self.settings.kafka_bootstrap_servers.split(","):
+        for server in self.settings.stores.kafka_bootstrap_servers.split(","):
             host, _, port = server.strip().rpartition(":")
             try:
                 with socket.create_connection((host or "localhost", int(port)), timeout=1.0):

@@ -15,6 +15,7 @@ from cbir.ingest_cli import publish, topology_app
 from cbir.init_cli import init_stores
 from cbir.migrate_cli import migrate_ids
 from cbir.mine_cli import mine
+from cbir.options import MilvusUri, Model, RunDir, SolrUrl
 from cbir.reconcile_cli import reconcile
 from cbir.stack.settings import StackSettings
 from cbir.stack_cli import stack_app
@@ -247,38 +248,36 @@ def embed(
 @app.command("index-folder")
 def index_folder(
     folder: Annotated[Path, typer.Argument(help="A <category>/<image> tree, or any folder with --metadata.")],
-    model: Annotated[Path, typer.Option(help="Checkpoint; its version names the Milvus collection.")] = Path(
-        "models/catalog.pt"
-    ),
+    model: Model = None,
     metadata: Annotated[
         Path | None,
         typer.Option(help="JSON Lines or CSV file, one row per photo: image (path in FOLDER) + catalog fields."),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Photos per forward pass and per store write.")] = 64,
     threads: Annotated[int, typer.Option(min=1, help="CPU threads for torch.")] = 2,
-    milvus_uri: Annotated[str | None, typer.Option(help="[env CBIR_INDEXER_MILVUS_URI; default: the stack's]")] = None,
-    solr_url: Annotated[
-        str | None, typer.Option(help="Solr core URL [env CBIR_INDEXER_SOLR_CORE_URL; default: the stack's]")
-    ] = None,
-    run_dir: Annotated[Path | None, typer.Option(help="Run folder of `cbir stack up` [env CBIR_STACK_RUN_DIR]")] = None,
+    milvus_uri: MilvusUri = None,
+    solr_url: SolrUrl = None,
+    run_dir: RunDir = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Bulk-load a folder of photos into Milvus and Solr in batches; re-running re-writes the same items."""
-    from cbir.indexer_connection import indexer_settings
     from embedder import Embedder, EmbedderError
     from indexer.bulk_load import bulk_load
     from indexer.catalog_index import CatalogIndex
     from indexer.errors import IndexerError
     from indexer.folder_images import list_class_folder, read_metadata_file
+    from settings import resolve_settings
 
+    settings = resolve_settings(
+        {"stores": {"milvus_uri": milvus_uri, "solr_core_url": solr_url}, "embedding": {"model_path": model},
+         "indexer": {"batch_size": batch_size}}, run_dir,
+    )  # fmt: skip
+    stores = settings.stores
     logging.getLogger("pysolr").setLevel(logging.WARNING)  # it logs every request at INFO
     try:
         images = read_metadata_file(metadata, folder) if metadata else list_class_folder(folder)
-        embedder = Embedder.load(model, batch_size=batch_size, threads=threads)
-        settings = indexer_settings(milvus_uri, solr_url, run_dir).model_copy(
-            update={"model_version": embedder.version, "batch_size": batch_size}
-        )
-        index = CatalogIndex.from_settings(settings, embedder.dim)
+        embedder = Embedder.load(settings.embedding.model_path, batch_size=batch_size, threads=threads)
+        index = CatalogIndex.from_settings(stores, settings.indexer, embedder.version, embedder.dim)
         report = bulk_load(images, embedder, index, batch_size=batch_size, progress=progress)
     except (IndexerError, EmbedderError) as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
@@ -289,7 +288,7 @@ def index_folder(
         f"indexed {report.indexed}, skipped {len(report.skipped)}, duplicates {report.duplicates} "
         f"in {report.seconds:.1f} s ({report.images_per_s:.1f} images/s), model {report.model_version}"
     )
-    typer.echo(f"Milvus {settings.milvus_uri}: {report.vector_count} items; Solr {settings.solr_core_url}: "
+    typer.echo(f"Milvus {stores.milvus_uri}: {report.vector_count} items; Solr {stores.solr_core_url}: "
                f"{report.metadata_count} items")  # fmt: skip
     if report.vector_count != report.metadata_count:
         typer.secho("the stores disagree: run the same command again to repair", fg=typer.colors.RED, err=True)
@@ -298,7 +297,7 @@ def index_folder(
 
 @app.command()
 def demo(
-    model: Annotated[Path, typer.Option(help="Checkpoint.")] = Path("models/catalog.pt"),
+    model: Model = None,
     catalog: Annotated[Path, typer.Option(help="Catalog to index (class-folder tree).")] = Path(
         "../shared/datasets/clothing-small/train"
     ),
@@ -306,7 +305,7 @@ def demo(
         "../shared/datasets/clothing-small/test"
     ),
     count: Annotated[int, typer.Option(help="How many query photos to show.")] = 5,
-    run_dir: Annotated[Path | None, typer.Option(help="The local stack's run folder [env CBIR_STACK_RUN_DIR]")] = None,
+    run_dir: RunDir = None,
 ) -> None:
     """Stack up, ingest topology, publish the catalog to Kafka, wait until searchable, show top-5 matches."""
     from cbir.demo import DemoStalled, run_demo

@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from api.settings import get_api_settings
-from cbir.ingest_topology import background_topology, local_stack_settings, start_background_topology
+from cbir.ingest_topology import background_topology, start_background_topology
 from cbir.stack.launcher import Stack
 from cbir.stack.settings import StackSettings
 from embedder import Embedder
@@ -19,6 +18,7 @@ from indexer.catalog_index import CatalogIndex
 from indexer.item import item_id, photo_sha256
 from ingest.folder_catalog import demo_message, folder_photos
 from ingest.publisher import CatalogPublisher
+from settings import Settings, StoreSettings, resolve_settings
 
 Echo = Callable[[str], None]
 TOPOLOGY_DURATION_S = 30 * 24 * 3600
@@ -28,29 +28,31 @@ class DemoStalled(RuntimeError):
     """The topology stopped making photos searchable before the whole catalog was."""
 
 
-def start_pipeline(stack: StackSettings, model: Path, echo: Echo) -> tuple[CatalogIndex, Embedder, str]:
-    """The stack up and the ingest topology running in the background; the index, the model, the Kafka address."""
+def start_pipeline(stack: StackSettings, model: Path | None, echo: Echo) -> tuple[CatalogIndex, Embedder, Settings]:
+    """The stack up and the ingest topology running in the background; the index, the model, the settings
+    (resolved once the stack has recorded its ports)."""
     echo("starting the stack (Kafka, Solr, Milvus) ...")
     Stack(stack).up()
     stack = stack.with_saved_ports()
-    ingest, indexer = local_stack_settings(stack, model)
+    settings = resolve_settings({"embedding": {"model_path": model}}, stack.run_dir)
     running = background_topology(stack)
     if running is None:
-        record, log = start_background_topology(stack, ingest, indexer, TOPOLOGY_DURATION_S)
+        record, log = start_background_topology(stack, settings, TOPOLOGY_DURATION_S)
         echo(f"ingest topology started in Storm LocalCluster (PID {record.pid}, log {log})")
     else:
         echo(f"ingest topology already running (PID {running.pid})")
-    embedder = Embedder.load(model)
-    return CatalogIndex.from_settings(indexer, embedder.dim), embedder, ingest.bootstrap_servers
+    embedder = Embedder.load(settings.embedding.model_path)
+    index = CatalogIndex.from_settings(settings.stores, settings.indexer, embedder.version, embedder.dim)
+    return index, embedder, settings
 
 
-def publish_missing(index: CatalogIndex, catalog: Path, bootstrap_servers: str, echo: Echo) -> dict[str, Path]:
+def publish_missing(index: CatalogIndex, catalog: Path, stores: StoreSettings, echo: Echo) -> dict[str, Path]:
     """Publish to Kafka the catalog photos not searchable yet; returns every catalog photo by item id."""
     photos = {_item_id(path, catalog): path for path in folder_photos(catalog)}
     searchable = index.metadata.searchable_ids(list(photos))
     missing = [path for identity, path in photos.items() if identity not in searchable]
     echo(f"{len(photos) - len(missing)} of {len(photos)} catalog photos already searchable; publishing {len(missing)}")
-    with CatalogPublisher(bootstrap_servers) as publisher:
+    with CatalogPublisher(stores.kafka_bootstrap_servers, topic=stores.topic) as publisher:
         for count, path in enumerate(tqdm(missing, desc="publish to Kafka", unit="photo"), start=1):
             publisher.publish(demo_message(path, catalog))
             if count % 200 == 0:
@@ -102,10 +104,10 @@ def show_matches(index: CatalogIndex, embedder: Embedder, queries: Path, count: 
     return lines
 
 
-def run_demo(stack: StackSettings, model: Path, catalog: Path, queries: Path, count: int, echo: Echo) -> None:
+def run_demo(stack: StackSettings, model: Path | None, catalog: Path, queries: Path, count: int, echo: Echo) -> None:
     """The whole demo, printing as it goes; the stack and topology keep running afterwards."""
-    index, embedder, bootstrap_servers = start_pipeline(stack, model, echo)
-    photos = publish_missing(index, catalog, bootstrap_servers, echo)
+    index, embedder, settings = start_pipeline(stack, model, echo)
+    photos = publish_missing(index, catalog, settings.stores, echo)
     seconds = wait_searchable(index, list(photos))
     index.flush()
     echo(
@@ -114,7 +116,7 @@ def run_demo(stack: StackSettings, model: Path, catalog: Path, queries: Path, co
     )
     for line in show_matches(index, embedder, queries, count, top=5):
         echo(line)
-    api = get_api_settings()
+    api = settings.api
     photo = folder_photos(queries)[0].resolve()
     echo(f"\nnext, `cbir api serve` (make demo runs it): the shopper page on http://{api.host}:{api.port}/ and e.g.")
     echo(f"  curl -s -F image=@{photo} -F k=5 -F category={photo.parent.name} http://{api.host}:{api.port}/v1/search")

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from cbir.ingest_cli import Bootstrap, RunDir, local_bootstrap
+from cbir.ingest_cli import Bootstrap, RunDir
 from ingest.errors import IngestError
 
 dlq_app = typer.Typer(help="The dead-letter topic `images.dlq`.", no_args_is_help=True)
@@ -18,17 +18,22 @@ def replay_dead_letters(
     product_id: Annotated[str | None, typer.Option(help="Only dead letters of this product")] = None,
     all_letters: Annotated[bool, typer.Option("--all", help="Every dead letter (when no filter is given)")] = False,
     dry_run: Annotated[bool, typer.Option(help="List what would be re-published, publish nothing")] = False,
-    dead_letter_topic: Annotated[str, typer.Option(help="Kafka topic of the dead letters")] = "images.dlq",
-    topic: Annotated[str, typer.Option(help="Kafka topic to re-publish to")] = "images",
+    dead_letter_topic: Annotated[
+        str | None, typer.Option(help="Topic of the dead letters [env CBIR_STORES_DEAD_LETTER_TOPIC; images.dlq]")
+    ] = None,
+    topic: Annotated[str | None, typer.Option(help="Topic to re-publish to [env CBIR_STORES_TOPIC; images]")] = None,
     bootstrap_servers: Bootstrap = None,
     run_dir: RunDir = None,
 ) -> None:
     """Re-publish the original messages of the chosen dead letters, keyed by product id (the DLQ is left as is)."""
     from ingest.dead_letter_replay import DeadLetterChoice, product_id_of, read_dead_letters, replay
+    from settings import resolve_settings
 
     if stage is None and product_id is None and not all_letters:
         raise typer.BadParameter("choose dead letters with --stage and/or --product-id, or pass --all")
-    servers = bootstrap_servers or local_bootstrap(run_dir)
+    options = {"kafka_bootstrap_servers": bootstrap_servers, "topic": topic, "dead_letter_topic": dead_letter_topic}
+    stores = resolve_settings({"stores": options}, run_dir).stores
+    servers, topic, dead_letter_topic = stores.kafka_bootstrap_servers, stores.topic, stores.dead_letter_topic
     choice = DeadLetterChoice(stage=stage, product_id=product_id)
     try:
         chosen = [letter for letter in read_dead_letters(servers, dead_letter_topic) if choice.matches(letter)]

@@ -11,7 +11,11 @@ from ingest.errors import IngestError
 
 RunDir = Annotated[Path | None, typer.Option(help="The local stack's run folder [env CBIR_STACK_RUN_DIR]")]
 Bootstrap = Annotated[
-    str | None, typer.Option(help="Kafka bootstrap servers [default: the running local stack's Kafka]")
+    str | None,
+    typer.Option(help="Kafka bootstrap servers [env CBIR_STORES_KAFKA_BOOTSTRAP_SERVERS; default: the stack's]"),
+]
+Model = Annotated[
+    Path | None, typer.Option(help="Embedder checkpoint [env CBIR_EMBEDDING_MODEL_PATH; default models/catalog.pt]")
 ]
 
 _FLUSH_EVERY = 200
@@ -19,14 +23,9 @@ _FLUSH_EVERY = 200
 topology_app = typer.Typer(help="The streaming ingest topology on Storm.", no_args_is_help=True)
 
 
-def local_bootstrap(run_dir: Path | None) -> str:
-    """The Kafka address of the local stack running from run_dir (the ports its last `up` recorded)."""
-    return stack_settings_of(run_dir).kafka_bootstrap()
-
-
 def publish(
     folder: Annotated[Path, typer.Argument(help="Folder of photos, <category>/<photo>; metadata is generated")],
-    topic: Annotated[str, typer.Option(help="Kafka topic")] = "images",
+    topic: Annotated[str | None, typer.Option(help="Kafka topic [env CBIR_STORES_TOPIC; default images]")] = None,
     bootstrap_servers: Bootstrap = None,
     run_dir: RunDir = None,
     inline: Annotated[bool, typer.Option(help="Send the photos' bytes (base64) instead of URLs to fetch")] = True,
@@ -38,11 +37,15 @@ def publish(
     """Publish a folder catalog to Kafka (deterministic demo titles, brands, prices, colours), with progress."""
     from ingest.folder_catalog import DEFAULT_IMAGE_BASE_URL, demo_message, folder_photos
     from ingest.publisher import CatalogPublisher
+    from settings import resolve_settings
 
     if not folder.is_dir():
         raise typer.BadParameter(f"{folder} is not a folder", param_hint="FOLDER")
     photos = folder_photos(folder)[: limit or None]
-    servers = bootstrap_servers or local_bootstrap(run_dir)
+    stores = resolve_settings(
+        {"stores": {"kafka_bootstrap_servers": bootstrap_servers, "topic": topic}}, run_dir
+    ).stores
+    servers, topic = stores.kafka_bootstrap_servers, stores.topic
     confirmed = 0
     try:
         with CatalogPublisher(servers, topic=topic) as publisher:
@@ -59,20 +62,21 @@ def publish(
 
 @topology_app.command("start")
 def start_topology(
-    model: Annotated[Path, typer.Option(help="Embedder checkpoint")] = Path("models/catalog.pt"),
+    model: Model = None,
     run_dir: RunDir = None,
     partitions: Annotated[int, typer.Option(help="Partitions of the images topic, if it is created")] = 1,
 ) -> None:
     """Start the ingest topology in the background (LocalCluster) against the local stack, unless it runs."""
-    from cbir.ingest_topology import background_topology, local_stack_settings, start_background_topology
+    from cbir.ingest_topology import background_topology, start_background_topology
+    from settings import resolve_settings
 
     stack = stack_settings_of(run_dir)
     running = background_topology(stack)
     if running is not None:
         typer.echo(f"topology already running (PID {running.pid})")
         return
-    ingest, indexer = local_stack_settings(stack, model)
-    record, log = start_background_topology(stack, ingest, indexer, duration_s=30 * 24 * 3600, partitions=partitions)
+    settings = resolve_settings({"embedding": {"model_path": model}}, run_dir)
+    record, log = start_background_topology(stack, settings, duration_s=30 * 24 * 3600, partitions=partitions)
     typer.echo(f"topology started in the background (PID {record.pid}), log {log}; `cbir topology stop` stops it")
 
 
@@ -88,7 +92,7 @@ def stop_topology(run_dir: RunDir = None) -> None:
 
 @topology_app.command("run")
 def run_topology(
-    model: Annotated[Path, typer.Option(help="Embedder checkpoint")] = Path("models/catalog.pt"),
+    model: Model = None,
     run_dir: RunDir = None,
     duration: Annotated[int, typer.Option(help="Seconds before LocalCluster stops")] = 24 * 3600,
     partitions: Annotated[int, typer.Option(help="Partitions of the images topic, if it is created")] = 1,
@@ -100,14 +104,17 @@ def run_topology(
     """Run the ingest topology in Storm LocalCluster against the local stack (`cbir stack up`) until Ctrl-C."""
     import time
 
-    from cbir.ingest_topology import local_stack_settings, start_ingest_topology
+    from cbir.ingest_topology import start_ingest_topology
     from cbir.stack.process import stop
     from ingest.counters import read_counts
+    from settings import resolve_settings
 
     stack = stack_settings_of(run_dir)
-    extra = {"metrics_dir": metrics_dir.resolve()} if metrics_dir else {}
-    ingest, indexer = local_stack_settings(stack, model, allowed_networks=allowed_network or [], **extra)
-    record, log = start_ingest_topology(stack, ingest, indexer, duration, partitions)
+    options = {"embedding": {"model_path": model}, "fetch": {"allowed_networks": allowed_network},
+               "ingest": {"metrics_dir": metrics_dir}}  # fmt: skip
+    settings = resolve_settings(options, run_dir)
+    metrics_dir = settings.ingest.metrics_dir
+    record, log = start_ingest_topology(stack, settings, duration, partitions)
     typer.echo(f"topology running in LocalCluster (PID {record.pid}), log {log}; Ctrl-C stops it")
     try:
         while record.is_alive():
@@ -142,9 +149,10 @@ def _nimbus_address(nimbus: str | None, run_dir: Path | None) -> tuple[str, int]
 @topology_app.command("submit")
 def submit_topology(
     nimbus: Nimbus = None,
-    model: Annotated[Path, typer.Option(help="Embedder checkpoint (a path the workers can read)")] = Path(
-        "models/catalog.pt"
-    ),
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Checkpoint, a path the workers can read [env CBIR_EMBEDDING_MODEL_PATH; models/catalog.pt]"),
+    ] = None,
     run_dir: RunDir = None,
     name: Name = "ingest",
     partitions: Annotated[int, typer.Option(help="Partitions of the images topic, if it is created")] = 4,
@@ -162,29 +170,25 @@ def submit_topology(
 ) -> None:
     """Submit the ingest topology to a Storm cluster through Nimbus's Thrift API (Flux --remote, Maven-built jar).
 
-    Without --nimbus it targets `cbir stack up --cluster` and its ports; with --nimbus the Kafka, Milvus and Solr
-    addresses come from CBIR_INGEST_* and CBIR_INDEXER_* (as in a docker-compose job).
+    Without --nimbus it targets `cbir stack up --cluster` and its ports (unless CBIR_STORES_* say otherwise); with
+    --nimbus the Kafka, Milvus and Solr addresses come from CBIR_STORES_* (as in a docker-compose job).
     """
-    from cbir.ingest_topology import (
-        environment_settings,
-        local_stack_settings,
-        submit_ingest_topology,
-    )
+    from cbir.ingest_topology import submit_ingest_topology
     from cbir.stack.errors import StackError
     from cbir.stack.storm_submit import Parallelism
+    from settings import resolve_settings
 
     address = _nimbus_address(nimbus, run_dir)
     stack = stack_settings_of(run_dir)
-    ingest, indexer = local_stack_settings(stack, model) if nimbus is None else environment_settings(model)
-    if allowed_network:
-        ingest = ingest.model_copy(update={"allowed_networks": allowed_network})
+    options = {"embedding": {"model_path": model}, "fetch": {"allowed_networks": allowed_network}}
+    settings = resolve_settings(options, run_dir, local_stack=nimbus is None)
     parallelism = Parallelism(
         workers=workers, spout=spout_parallelism, fetch=fetch_parallelism,
         embed=embed_parallelism, index=index_parallelism,
     )  # fmt: skip
     copies = replication if replication is not None else (3 if stack.cluster and nimbus is None else 1)
     try:
-        executors = submit_ingest_topology(stack, ingest, indexer, address, parallelism, partitions, copies, name)
+        executors = submit_ingest_topology(stack, settings, address, parallelism, partitions, copies, name)
     except (StackError, IngestError) as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from error
@@ -238,7 +242,7 @@ def serve_metrics(
     metrics_dir: Annotated[Path, typer.Option(help="The topology's --metrics-dir (counters JSON files)")],
     port: Annotated[int, typer.Option(help="Port of the Prometheus endpoint (/metrics)")] = 9108,
     host: Annotated[str, typer.Option(help="Address to listen on")] = LOOPBACK,
-    bootstrap_servers: Annotated[str | None, typer.Option(help="Kafka [env CBIR_INGEST_BOOTSTRAP_SERVERS]")] = None,
+    bootstrap_servers: Bootstrap = None,
     run_dir: RunDir = None,
 ) -> None:
     """Serve the topology's counters, stage latencies, consumer lag per partition and orphan counts to Prometheus."""
@@ -247,16 +251,13 @@ def serve_metrics(
     from prometheus_client import start_http_server
 
     from ingest.metrics_export import ingest_registry
-    from ingest.settings import get_ingest_settings
+    from settings import resolve_settings
 
-    settings = get_ingest_settings()
-    stack = stack_settings_of(run_dir)
-    if bootstrap_servers is None:
-        env_set = "bootstrap_servers" in settings.model_fields_set
-        bootstrap_servers = (
-            settings.bootstrap_servers if env_set or not stack.ports_file.is_file() else stack.kafka_bootstrap()
-        )
-    registry = ingest_registry(metrics_dir, bootstrap_servers, settings.topic, settings.consumer_group)
+    settings = resolve_settings({"stores": {"kafka_bootstrap_servers": bootstrap_servers}}, run_dir)
+    stores = settings.stores
+    registry = ingest_registry(
+        metrics_dir, stores.kafka_bootstrap_servers, stores.topic, settings.ingest.consumer_group
+    )
     start_http_server(port, addr=host, registry=registry)
     typer.echo(f"serving ingest metrics on http://{host}:{port}/metrics (Ctrl-C stops)")
     while True:

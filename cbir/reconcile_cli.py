@@ -6,37 +6,32 @@ from typing import Annotated
 
 import typer
 
+from cbir.options import MilvusUri, Model, RunDir, SolrUrl
+
 _SHOWN = 20
 
 
 def reconcile(
-    model: Annotated[Path, typer.Option(help="Checkpoint; its version names the active Milvus collection.")] = Path(
-        "models/catalog.pt"
-    ),
+    model: Model = None,
     repair: Annotated[bool, typer.Option(help="Delete the orphans found (both kinds)")] = False,
     settle: Annotated[float, typer.Option(help="Seconds between the two checks an orphan must fail")] = 5.0,
-    milvus_uri: Annotated[str | None, typer.Option(help="[env CBIR_INDEXER_MILVUS_URI; default: the stack's]")] = None,
-    solr_url: Annotated[
-        str | None, typer.Option(help="Solr core URL [env CBIR_INDEXER_SOLR_CORE_URL; default: the stack's]")
-    ] = None,
-    run_dir: Annotated[Path | None, typer.Option(help="Run folder of `cbir stack up` [env CBIR_STACK_RUN_DIR]")] = None,
+    milvus_uri: MilvusUri = None,
+    solr_url: SolrUrl = None,
+    run_dir: RunDir = None,
     metrics_dir: Annotated[
         Path | None, typer.Option(help="Also write the orphan counts here for `cbir topology metrics`")
     ] = None,
 ) -> None:
     """Report the ids only one store holds (JSON); with --repair delete them. Exit 1 if orphans remain."""
-    from cbir.indexer_connection import indexer_settings
-    from embedder import Embedder
-    from indexer.catalog_index import CatalogIndex
+    from cbir.catalog_stores import open_catalog_index, store_settings
     from indexer.errors import IndexerError
     from indexer.reconcile import repair as repair_orphans
     from indexer.reconcile import settled_orphans
     from ingest.metrics_export import write_orphan_counts
 
-    embedder = Embedder.load(model)
-    settings = indexer_settings(milvus_uri, solr_url, run_dir).model_copy(update={"model_version": embedder.version})
+    settings, facts = store_settings(model, milvus_uri, solr_url, run_dir)
     try:
-        index = CatalogIndex.from_settings(settings, embedder.dim)
+        index = open_catalog_index(settings, facts)
         orphans = settled_orphans(index, settle)
         solr_products = sorted({item.product_id for item in index.get(sorted(orphans.solr_only)).values()})
         if repair:

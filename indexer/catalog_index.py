@@ -17,9 +17,9 @@ from numpy.typing import NDArray
 from indexer.errors import IncompleteWrite, IndexerError, StoreRequestRejected
 from indexer.item import CatalogItem
 from indexer.metadata_store import MetadataStore
-from indexer.retry import RetryPolicy, call_with_retry
-from indexer.settings import IndexerSettings
+from indexer.retry import RetryPolicy, call_with_retry, retry_policy
 from indexer.vector_store import VectorIndexConfig, VectorStore
+from settings import IndexerSettings, StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +64,12 @@ class CatalogIndex:
         self.retry = retry or RetryPolicy()
 
     @classmethod
-    def from_settings(cls, settings: IndexerSettings, dim: int) -> "CatalogIndex":
-        """Connect both stores as configured, creating the collection of settings.model_version and dim."""
-        retry = settings.retry_policy()
+    def from_settings(
+        cls, stores: StoreSettings, settings: IndexerSettings, model_version: str, dim: int
+    ) -> "CatalogIndex":
+        """Connect both stores as configured, creating the collection of the model version and dim (the
+        checkpoint's: `embedder.checkpoint_facts.read_config`)."""
+        retry = retry_policy(settings)
         index = VectorIndexConfig(
             index_type=settings.index_type,
             metric_type=settings.metric_type,
@@ -75,14 +78,14 @@ class CatalogIndex:
         )
         vectors = call_with_retry(
             lambda: VectorStore.connect(
-                settings.milvus_uri, settings.model_version, dim, timeout_s=settings.timeout_s,
+                stores.milvus_uri, model_version, dim, timeout_s=stores.timeout_s,
                 index=index, batch_size=settings.batch_size,
             ),
             retry, "connect to Milvus",
         )  # fmt: skip
         metadata = call_with_retry(
             lambda: MetadataStore.connect(
-                settings.solr_core_url, timeout_s=settings.timeout_s,
+                stores.solr_core_url, timeout_s=stores.timeout_s,
                 batch_size=settings.batch_size, commit_within_ms=settings.solr_commit_within_ms,
             ),
             retry, "connect to Solr",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from indexer.errors import StoreUnavailable
+from settings import IndexerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,11 @@ class RetryPolicy:
     def delays(self) -> list[float]:
         """The waits between consecutive attempts."""
         return [min(self.initial_delay_s * self.multiplier**n, self.max_delay_s) for n in range(self.attempts - 1)]
+
+
+def retry_policy(settings: IndexerSettings) -> RetryPolicy:
+    """The retry policy the indexer settings describe."""
+    return RetryPolicy(attempts=settings.retry_attempts, initial_delay_s=settings.retry_initial_delay_s)
 
 
 def call_with_retry(operation: Callable[[], T], policy: RetryPolicy, what: str) -> T:

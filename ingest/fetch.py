@@ -21,6 +21,7 @@ import httpcore
 import httpx
 
 from ingest.errors import IngestError, RecordRejected
+from settings import FetchSettings
 
 FETCH_STAGE = "fetch"
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -62,10 +63,10 @@ class FetchPolicy:
     resolver: Resolver = system_resolver
 
     @classmethod
-    def of(cls, timeout_s: float, max_bytes: int, allowed_networks: list[str], max_redirects: int = 3) -> "FetchPolicy":
-        """A policy from settings (networks in CIDR notation)."""
-        networks = tuple(ipaddress.ip_network(n) for n in allowed_networks)
-        return cls(timeout_s=timeout_s, max_bytes=max_bytes, allowed_networks=networks, max_redirects=max_redirects)
+    def of(cls, settings: FetchSettings) -> "FetchPolicy":
+        """The policy the fetch settings describe (networks in CIDR notation)."""
+        networks = tuple(ipaddress.ip_network(n) for n in settings.allowed_networks)
+        return cls(settings.timeout_s, settings.max_image_bytes, networks, max_redirects=settings.max_redirects)
 
 
 @dataclass(frozen=True)

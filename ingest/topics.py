@@ -8,7 +8,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ingest.errors import KafkaUnavailable
-from ingest.settings import IngestSettings
+from settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -20,10 +20,10 @@ TOPIC_CONFIG = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
 COMPACTED_CONFIG = {**TOPIC_CONFIG, "cleanup.policy": "compact"}
 
 
-def ensure_ingest_topics(settings: IngestSettings, partitions: int, replication: int = 1) -> list[str]:
+def ensure_ingest_topics(settings: StoreSettings, partitions: int, replication: int = 1) -> list[str]:
     """The ingest topics: messages (partitions), dead letters (1) and statuses (1, compacted); returns those created."""
     counts = {settings.topic: partitions, settings.dead_letter_topic: 1, settings.status_topic: 1}
-    return ensure_topics(settings.bootstrap_servers, counts, replication, compacted={settings.status_topic})
+    return ensure_topics(settings.kafka_bootstrap_servers, counts, replication, compacted={settings.status_topic})
 
 
 def ensure_topics(

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/annotate", tags=["annotate"])
 
 def read_proposals(runtime: Runtime) -> dict[str, Any]:
     """The proposals `cbir mine` wrote; ProposalsNotFound if there are none."""
-    path = runtime.settings.mining_proposals_path
+    path = runtime.settings.api.mining_proposals_path
     if not path.is_file():
         raise ProposalsNotFound(f"no proposals at {path}: run `cbir mine` first")
     proposals: dict[str, Any] = json.loads(path.read_text())
@@ -47,7 +47,7 @@ def accept(runtime: Runtime, cluster: int, decision: ClusterDecision) -> Cluster
         runtime.publish(relabelled_message(item, category if item.id in items else item.category, photo, crawled_at))
         if item.id in items:
             records.append(label_record(item, category, cluster))
-    recorded = append_jsonl(runtime.settings.labels_path, records)
+    recorded = append_jsonl(runtime.settings.api.labels_path, records)
     return ClusterDecisionResult(cluster=cluster, action="accept", published=len(items), labels_recorded=recorded)
 
 
@@ -70,4 +70,4 @@ async def decide(cluster: int, decision: ClusterDecision, runtime: RuntimeDep, _
 async def relevance(mark: RelevanceMark, runtime: RuntimeDep, _: AnnotatorKeyDep) -> None:
     """Record whether a result is relevant to its query, in the evaluation set (JSON lines)."""
     record = {**mark.model_dump(), "model_version": runtime.model_version}
-    await run_in_threadpool(append_jsonl, runtime.settings.relevance_path, [record])
+    await run_in_threadpool(append_jsonl, runtime.settings.api.relevance_path, [record])

@@ -64,7 +64,7 @@ async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Quer
     search_filter = search_filter_of(query)
     k = page_size(query.k, runtime)
     fingerprint = query_fingerprint(item=item_id, filters=filter_key(query), one=query.one_per_product)
-    offset = decode_cursor(query.cursor, fingerprint, max_offset=runtime.settings.max_depth - 1)
+    offset = decode_cursor(query.cursor, fingerprint, max_offset=runtime.settings.api.max_depth - 1)
     vectors = await runtime.call_store("milvus", "get", lambda: runtime.vectors().get_vectors([item_id]), timings)
     if item_id not in vectors:
         raise ItemNotFound(f"no item {item_id} in the {runtime.model_version} index")

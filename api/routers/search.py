@@ -40,9 +40,9 @@ def search_filter_of(filters: Filters) -> SearchFilter | None:
 def page_size(requested: int | None, runtime: Runtime) -> int:
     """k, defaulted and bounded by the settings (InvalidField above k_max)."""
     if requested is None:
-        return runtime.settings.k_default
-    if requested > runtime.settings.k_max:
-        raise InvalidField(f"k: at most {runtime.settings.k_max}")
+        return runtime.settings.api.k_default
+    if requested > runtime.settings.api.k_max:
+        raise InvalidField(f"k: at most {runtime.settings.api.k_max}")
     return requested
 
 
@@ -144,7 +144,7 @@ async def search(request: Request, runtime: RuntimeDep) -> Response:
     fingerprint = query_fingerprint(
         image=image, filters=filter_key(options), q=text, one=options.one_per_product, model=runtime.model_version
     )
-    offset = decode_cursor(options.cursor, fingerprint, max_offset=runtime.settings.max_depth - 1)
+    offset = decode_cursor(options.cursor, fingerprint, max_offset=runtime.settings.api.max_depth - 1)
     page = PageRequest(search_filter, text, k, offset, fingerprint, options.one_per_product)
     vector = await query_vector(runtime, image, text, timings)
     return timed_json(await search_page(runtime, vector, page, timings), timings, runtime)

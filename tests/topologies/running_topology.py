@@ -13,38 +13,50 @@ import pysolr
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewPartitions
 
-from cbir.ingest_topology import local_stack_settings
 from cbir.stack.jvm import classpath
 from cbir.stack.launcher import Stack
 from cbir.stack.process import ProcessRecord
 from cbir.stack.settings import StackSettings
+from embedder.checkpoint_facts import read_config
 from indexer.catalog_index import CatalogIndex
-from indexer.settings import IndexerSettings
-from ingest.settings import IngestSettings
+from settings import Settings, resolve_settings
+from settings.groups import GROUPS
 from tests.ingest.kafka_helpers import unique_topic
 from tests.topologies.ingest_fixtures import MAX_IMAGE_BYTES
 
 
-def topology_settings(
-    stack: Stack, model: Path, metrics: Path, **ingest: Any
-) -> tuple[IngestSettings, IndexerSettings]:
-    """Settings of a topology on the test stack, with topics and a consumer group no other test uses."""
+def topology_settings(stack: Stack, model: Path, metrics: Path, **fields: Any) -> Settings:
+    """Settings of a topology on the test stack, with topics and a consumer group no other test uses; each of
+    fields (by name, in any group) overrides its default here."""
+    local = stack.settings
     defaults: dict[str, Any] = {
+        "milvus_uri": local.milvus_uri(), "solr_core_url": local.solr_core_url(),
+        "kafka_bootstrap_servers": local.kafka_bootstrap(), "model_path": model,
         "topic": unique_topic("images"), "dead_letter_topic": unique_topic("images.dlq"),
         "status_topic": unique_topic("images.status"),
         "consumer_group": unique_topic("ingest"), "allowed_networks": ["127.0.0.0/8"],
         "max_image_bytes": MAX_IMAGE_BYTES, "metrics_dir": metrics, "metrics_interval_s": 1.0,
         "embed_batch_size": 16, "index_batch_size": 32, "max_replays": 2, "partition_check_interval_s": 2.0,
     }  # fmt: skip
-    return local_stack_settings(stack.settings, model, **(defaults | ingest))
+    return resolve_settings(by_group(defaults | fields), local_stack=False)
 
 
-def empty_stores(indexer: IndexerSettings, dim: int) -> CatalogIndex:
-    """The catalog index, with both stores emptied."""
-    index = CatalogIndex.from_settings(indexer, dim)
+def by_group(fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Fields by name -> {group: {field: value}} (a name is in one group only, the API's aside)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for name, value in fields.items():
+        group = next(g for g, model in GROUPS.items() if g != "api" and name in model.model_fields)
+        groups.setdefault(group, {})[name] = value
+    return groups
+
+
+def empty_stores(settings: Settings, dim: int) -> CatalogIndex:
+    """The catalog index of the model's version, with both stores emptied."""
+    version = read_config(settings.embedding.model_path).version
+    index = CatalogIndex.from_settings(settings.stores, settings.indexer, version, dim)
     index.vectors.drop()
-    index = CatalogIndex.from_settings(indexer, dim)
-    pysolr.Solr(indexer.solr_core_url).delete(q="*:*", commit=True)
+    index = CatalogIndex.from_settings(settings.stores, settings.indexer, version, dim)
+    pysolr.Solr(settings.stores.solr_core_url).delete(q="*:*", commit=True)
     return index
 
 

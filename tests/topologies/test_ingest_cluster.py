@@ -23,7 +23,7 @@ from kafka import KafkaProducer
 from typer.testing import CliRunner
 
 from cbir.ingest_cli import topology_app
-from cbir.ingest_topology import local_stack_settings, submit_ingest_topology
+from cbir.ingest_topology import submit_ingest_topology
 from cbir.stack.launcher import Stack
 from cbir.stack.nimbus_client import TopologyNotFound, cluster_summary, kill_topology
 from cbir.stack.process import port_is_free
@@ -33,10 +33,10 @@ from cbir.stack.storm_submit import Parallelism
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from ingest.counters import read_counts
-from tests.ingest.kafka_helpers import read_topic, unique_topic
+from tests.ingest.kafka_helpers import read_topic
 from tests.integration_fixtures import free_ports
 from tests.topologies.ingest_fixtures import PublishedCatalog, inline_catalog
-from tests.topologies.running_topology import empty_stores, searchable_count
+from tests.topologies.running_topology import empty_stores, searchable_count, topology_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -150,11 +150,8 @@ def test_a_killed_worker_loses_nothing_and_indexes_nothing_twice(
     cluster: Stack, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
     stack = cluster.settings
-    ingest, indexer = local_stack_settings(
-        stack, tiny_checkpoint, topic=unique_topic("images"), dead_letter_topic=unique_topic("images.dlq"),
-        consumer_group=unique_topic("ingest"), metrics_dir=tmp_path / "metrics", metrics_interval_s=1.0, **STREAM,
-    )  # fmt: skip
-    index: CatalogIndex = empty_stores(indexer, Embedder.load(tiny_checkpoint).dim)
+    settings = topology_settings(cluster, tiny_checkpoint, tmp_path / "metrics", **STREAM)
+    index: CatalogIndex = empty_stores(settings, Embedder.load(tiny_checkpoint).dim)
     catalog = inline_catalog(PHOTOS, every=2)
     assert len(catalog.good_ids) == PHOTOS
     bad = _with_bad_records(catalog)
@@ -162,10 +159,10 @@ def test_a_killed_worker_loses_nothing_and_indexes_nothing_twice(
     nimbus = (LOOPBACK, stack.cluster_ports.nimbus)
 
     started = time.monotonic()
-    executors = submit_ingest_topology(stack, ingest, indexer, nimbus, Parallelism(), PARTITIONS, replication=3)
+    executors = submit_ingest_topology(stack, settings, nimbus, Parallelism(), PARTITIONS, replication=3)
     assert executors["kafka_spout"] == PARTITIONS
     _wait(lambda: all(worker_pids(stack, n) for n in range(2)), 120, "a worker on each supervisor")
-    publisher = _publish_steadily(ingest.bootstrap_servers, ingest.topic, catalog.messages)
+    publisher = _publish_steadily(settings.stores.kafka_bootstrap_servers, settings.stores.topic, catalog.messages)
     try:
         _wait(lambda: searchable_count(index) >= PHOTOS // 5, 180, "the first photos indexed")
         killed = _kill_worker(cluster)
@@ -175,7 +172,13 @@ def test_a_killed_worker_loses_nothing_and_indexes_nothing_twice(
         _wait(lambda: len(_all_workers(stack) - {killed}) == 2, 120, "Storm to start the killed worker again")
         _wait(lambda: searchable_count(index) >= PHOTOS, 180, "every photo indexed")
         dead: list[object] = []
-        _wait(lambda: _dead_lettered(ingest.bootstrap_servers, ingest.dead_letter_topic, bad, dead), 60, "dead letters")
+        _wait(
+            lambda: _dead_lettered(
+                settings.stores.kafka_bootstrap_servers, settings.stores.dead_letter_topic, bad, dead
+            ),
+            60,
+            "dead letters",
+        )
         time.sleep(5)  # replays still in flight must not add anything
         elapsed = time.monotonic() - started
         topology = cluster_summary(*nimbus).topologies

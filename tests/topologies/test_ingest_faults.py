@@ -47,23 +47,23 @@ def _send_until_acknowledged(producer: KafkaProducer, topic: str, key: bytes, va
 def _stream_through(fault: Callable[[], None], what: str, stack: Stack, checkpoint: Path, tmp_path: Path) -> None:
     """Publish PHOTOS at a steady rate, cause the fault once the stream flows, and check that afterwards every photo
     is searchable exactly once, neither store holds an orphan and nothing was dead-lettered."""
-    ingest, indexer = topology_settings(
+    settings = topology_settings(
         stack, checkpoint, tmp_path / "metrics", embed_batch_size=4, index_batch_size=4, max_replays=3
     )
-    index = empty_stores(indexer, Embedder.load(checkpoint).dim)
+    index = empty_stores(settings, Embedder.load(checkpoint).dim)
     catalog = inline_catalog(PHOTOS, every=3)
-    record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=400, partitions=2)
-    producer = KafkaProducer(bootstrap_servers=ingest.bootstrap_servers, reconnect_backoff_max_ms=2000)
+    record, log = start_ingest_topology(stack.settings, settings, duration_s=400, partitions=2)
+    producer = KafkaProducer(bootstrap_servers=settings.stores.kafka_bootstrap_servers, reconnect_backoff_max_ms=2000)
 
     def steady_stream() -> None:
         for key, value in catalog.messages[WARM_UP:]:
-            _send_until_acknowledged(producer, ingest.topic, key, value)
+            _send_until_acknowledged(producer, settings.stores.topic, key, value)
             time.sleep(1 / RATE_PER_S)
 
     publisher = threading.Thread(target=steady_stream)
     started = time.monotonic()
     try:
-        publish(ingest.bootstrap_servers, ingest.topic, catalog.messages[:WARM_UP])
+        publish(settings.stores.kafka_bootstrap_servers, settings.stores.topic, catalog.messages[:WARM_UP])
         wait_for(lambda: searchable_count(index) >= WARM_UP, record, log, timeout_s=120, poll_s=0.25)
         publisher.start()  # the steady stream starts once the topology indexes
         time.sleep(3)
@@ -84,7 +84,10 @@ def _stream_through(fault: Callable[[], None], what: str, stack: Stack, checkpoi
     assert searchable_count(index) == index.vectors.count() == PHOTOS
     assert set(index.get(list(catalog.good_ids))) == set(catalog.good_ids)
     assert find_orphans(index).count == 0
-    assert read_topic(ingest.bootstrap_servers, ingest.dead_letter_topic, count=1, timeout_s=3) == []
+    assert (
+        read_topic(settings.stores.kafka_bootstrap_servers, settings.stores.dead_letter_topic, count=1, timeout_s=3)
+        == []
+    )
     summary = f"{PHOTOS} published, {searchable_count(index)} searchable, 0 duplicates, 0 orphans, 0 dead letters"
     timing = f"all searchable {recovered_s:.1f} s after it ended ({time.monotonic() - started:.0f} s in all)"
     print(f"\n{what} with {before_fault} searchable: {summary}; {timing}")

@@ -16,7 +16,7 @@ from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from indexer.metadata_store import solr_phrase
 from ingest.folder_catalog import demo_message, folder_photos
-from ingest.settings import IngestSettings
+from settings import Settings
 from tests.ingest.hostile_corpus import INDEXED, hostile_corpus
 from tests.ingest.kafka_helpers import CLOTHING_SMALL, read_topic
 from tests.topologies.ingest_fixtures import image_server, inline_catalog
@@ -46,15 +46,18 @@ def product_ids_in_solr(index: CatalogIndex, product_ids: list[str]) -> set[str]
     return {document["product_id"] for document in found}
 
 
-def _dead_letters(ingest: IngestSettings, count: int) -> list[dict[str, str]]:
-    return [json.loads(r.value) for r in read_topic(ingest.bootstrap_servers, ingest.dead_letter_topic, count, 1)]
+def _dead_letters(settings: Settings, count: int) -> list[dict[str, str]]:
+    return [
+        json.loads(r.value)
+        for r in read_topic(settings.stores.kafka_bootstrap_servers, settings.stores.dead_letter_topic, count, 1)
+    ]
 
 
 def test_no_hostile_record_stops_the_stream(
     stack: Stack, tiny_checkpoint: Path, image_server: tuple[str, Path], tmp_path: Path
 ) -> None:
-    ingest, indexer = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics")
-    index = empty_stores(indexer, Embedder.load(tiny_checkpoint).dim)
+    settings = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics")
+    index = empty_stores(settings, Embedder.load(tiny_checkpoint).dim)
     good = inline_catalog(GOOD_PHOTOS, every=3)
     root = Path(CLOTHING_SMALL) / "test"
     spare_photos = (path.read_bytes() for path in folder_photos(root)[1::3])  # none of the good ones
@@ -64,18 +67,18 @@ def test_no_hostile_record_stops_the_stream(
     dead = [r for r in corpus if r.expected != INDEXED]
     indexed = [json.loads(r.value or b"")["product_id"] for r in corpus if r.expected == INDEXED]
 
-    record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=400, partitions=2)
+    record, log = start_ingest_topology(stack.settings, settings, duration_s=400, partitions=2)
     started = time.monotonic()
     try:
-        sources = publish_recording_sources(ingest.bootstrap_servers, ingest.topic, records)
+        sources = publish_recording_sources(settings.stores.kafka_bootstrap_servers, settings.stores.topic, records)
         wait_for(
-            lambda: searchable_count(index) >= GOOD_PHOTOS + len(indexed) and len(_dead_letters(ingest, len(dead)))
+            lambda: searchable_count(index) >= GOOD_PHOTOS + len(indexed) and len(_dead_letters(settings, len(dead)))
             >= len(dead),
             record, log, timeout_s=240,
         )  # fmt: skip
         elapsed = time.monotonic() - started
         time.sleep(3)  # nothing more may arrive: no duplicate, no late dead letter
-        letters = _dead_letters(ingest, len(dead) + 1)
+        letters = _dead_letters(settings, len(dead) + 1)
         assert record.is_alive(), f"LocalCluster exited; see {log}"
     finally:
         stop(record, timeout_s=30)

@@ -53,20 +53,20 @@ def _kill_mid_stream(index: CatalogIndex, record: ProcessRecord, log: Path, tota
 def test_a_crash_mid_stream_loses_nothing_and_indexes_nothing_twice(
     stack: Stack, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
-    ingest, indexer = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics-1", **SLOW_STREAM)
-    index = empty_stores(indexer, Embedder.load(tiny_checkpoint).dim)
+    settings = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics-1", **SLOW_STREAM)
+    index = empty_stores(settings, Embedder.load(tiny_checkpoint).dim)
     catalog = inline_catalog(PHOTOS)
     assert len(catalog.good_ids) == PHOTOS
-    publish(ingest.bootstrap_servers, ingest.topic, catalog.messages)
+    publish(settings.stores.kafka_bootstrap_servers, settings.stores.topic, catalog.messages)
 
-    record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=300, partitions=2)
+    record, log = start_ingest_topology(stack.settings, settings, duration_s=300, partitions=2)
     try:
         before_crash = _kill_mid_stream(index, record, log, PHOTOS)
     finally:
         stop(record, timeout_s=10)
 
-    restarted = ingest.model_copy(update={"metrics_dir": tmp_path / "metrics-2"})
-    record, log = start_ingest_topology(stack.settings, restarted, indexer, duration_s=300, partitions=2)
+    restarted = settings.changed(ingest={"metrics_dir": tmp_path / "metrics-2"})
+    record, log = start_ingest_topology(stack.settings, restarted, duration_s=300, partitions=2)
     try:
         wait_for(lambda: searchable_count(index) >= PHOTOS, record, log, timeout_s=90, poll_s=0.5)
         time.sleep(3)  # replays still in flight must not add anything
@@ -108,19 +108,20 @@ def _poison_server() -> tuple[http.server.ThreadingHTTPServer, "queue.Queue[str]
 def test_a_message_that_kills_its_worker_at_every_restart_is_dead_lettered_and_the_stream_flows_on(
     stack: Stack, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
-    ingest, indexer = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics", max_replays=1)
-    index = empty_stores(indexer, Embedder.load(tiny_checkpoint).dim)
+    settings = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics", max_replays=1)
+    index = empty_stores(settings, Embedder.load(tiny_checkpoint).dim)
     catalog = inline_catalog(POISONED_PHOTOS)
     server, requests = _poison_server()
     template = json.loads(catalog.messages[0][1] or b"")
     url = f"http://127.0.0.1:{server.server_address[1]}/poison.jpg"
     poison = json.dumps(template | {"product_id": "poison", "image_url": url, "image_b64": None}).encode()
     half = POISONED_PHOTOS // 2
-    publish(ingest.bootstrap_servers, ingest.topic, [*catalog.messages[:half], (b"poison", poison),
-                                                     *catalog.messages[half:]])  # fmt: skip
+    stores = settings.stores
+    publish(stores.kafka_bootstrap_servers, stores.topic, [*catalog.messages[:half], (b"poison", poison),
+                                                           *catalog.messages[half:]])  # fmt: skip
     try:
-        for _ in range(ingest.max_replays + 1):  # the poison kills the worker at every attempt
-            record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=300)
+        for _ in range(settings.ingest.max_replays + 1):  # the poison kills the worker at every attempt
+            record, log = start_ingest_topology(stack.settings, settings, duration_s=300)
             try:
                 requests.get(timeout=120)
                 crash(record)
@@ -128,15 +129,20 @@ def test_a_message_that_kills_its_worker_at_every_restart_is_dead_lettered_and_t
                 stop(record, timeout_s=10)
             while not requests.empty():
                 requests.get()
-        record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=300)
+        record, log = start_ingest_topology(stack.settings, settings, duration_s=300)
         try:
             wait_for(lambda: searchable_count(index) >= POISONED_PHOTOS, record, log, timeout_s=120)
             time.sleep(3)  # nothing more may arrive
-            letters = read_topic(ingest.bootstrap_servers, ingest.dead_letter_topic, 2, timeout_s=3)
+            letters = read_topic(
+                settings.stores.kafka_bootstrap_servers, settings.stores.dead_letter_topic, 2, timeout_s=3
+            )
         finally:
             stop(record, timeout_s=30)
     finally:
         server.shutdown()
     assert searchable_count(index) == POISONED_PHOTOS and requests.empty()
     assert [(json.loads(ltr.value)["stage"], b"poison" in ltr.value) for ltr in letters] == [("spout", True)]
-    print(f"\npoison dead-lettered after {ingest.max_replays + 1} crashes: {json.loads(letters[0].value)['reason']}")
+    print(
+        f"\npoison dead-lettered after {settings.ingest.max_replays + 1} crashes: "
+        f"{json.loads(letters[0].value)['reason']}"
+    )

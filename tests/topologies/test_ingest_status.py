@@ -32,21 +32,25 @@ def test_statuses_say_what_became_of_each_product_and_orphans_are_counted_on_sch
     stack: Stack, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
     metrics = tmp_path / "metrics"
-    ingest, indexer = topology_settings(
+    settings = topology_settings(
         stack, tiny_checkpoint, metrics, reconcile_interval_s=2.0, reconcile_settle_s=1.0
     )  # fmt: skip
     embedder = Embedder.load(tiny_checkpoint)
-    index = empty_stores(indexer, embedder.dim)
+    index = empty_stores(settings, embedder.dim)
     catalog = inline_catalog(3)
     first, second, third = (UpsertMessage.model_validate_json(value or b"") for _, value in catalog.messages)
     two_photos = second.model_copy(update={"product_id": first.product_id})  # product A: two photos
     bad = third.model_copy(update={"product_id": "status-bad", "image_b64": base64.b64encode(b"no image").decode()})
     delete = DeleteMessage(schema_version=SCHEMA_VERSION, op="delete", product_id=third.product_id)
     messages = [first, two_photos, third, delete, bad]  # product B (third) is indexed, then deleted
-    record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=300)
-    reader = StatusReader(ingest.bootstrap_servers, ingest.status_topic, retry_s=0.5).start()
+    record, log = start_ingest_topology(stack.settings, settings, duration_s=300)
+    reader = StatusReader(settings.stores.kafka_bootstrap_servers, settings.stores.status_topic, retry_s=0.5).start()
     try:
-        publish(ingest.bootstrap_servers, ingest.topic, [(m.product_id.encode(), encode_message(m)) for m in messages])
+        publish(
+            settings.stores.kafka_bootstrap_servers,
+            settings.stores.topic,
+            [(m.product_id.encode(), encode_message(m)) for m in messages],
+        )
         states = {first.product_id: "searchable", third.product_id: "deleted", "status-bad": "dead_lettered"}
 
         def recorded() -> bool:
@@ -66,12 +70,15 @@ def test_statuses_say_what_became_of_each_product_and_orphans_are_counted_on_sch
         reader.close()
         stop(record, timeout_s=30)
 
-    statuses = [ProductStatus.decode(r.value) for r in read_topic(ingest.bootstrap_servers, ingest.status_topic, 99, 3)]
+    statuses = [
+        ProductStatus.decode(r.value)
+        for r in read_topic(settings.stores.kafka_bootstrap_servers, settings.stores.status_topic, 99, 3)
+    ]
     photos_of_a = {p.id for s in statuses if s.product_id == first.product_id for p in s.items}
     assert photos_of_a == set(list(catalog.good_ids)[:2])  # each photo's message recorded the photo it wrote
     searchable = reader.get(first.product_id)
     assert searchable is not None and searchable.model_version == embedder.version
     dead = reader.get("status-bad")
-    assert dead is not None and dead.stage == "decode" and dead.reason and dead.source.startswith(ingest.topic)
+    assert dead is not None and dead.stage == "decode" and dead.reason and dead.source.startswith(settings.stores.topic)
     assert [s.state for s in statuses if s.product_id == third.product_id] == ["searchable", "deleted"]
     assert {s.product_id for s in statuses} == set(states)  # one record per message, none for the orphan

@@ -12,7 +12,7 @@ from cbir.stack.process import stop
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from ingest.counters import read_counts
-from ingest.settings import IngestSettings
+from settings import Settings
 from tests.ingest.kafka_helpers import read_topic
 from tests.topologies.ingest_fixtures import PublishedCatalog, build_catalog, image_server
 from tests.topologies.running_topology import (
@@ -32,37 +32,43 @@ PHOTOS = 300
 DUPLICATES = 20
 
 
-def _done(index: CatalogIndex, catalog: PublishedCatalog, ingest: IngestSettings, dead: list[object]) -> bool:
+def _done(index: CatalogIndex, catalog: PublishedCatalog, settings: Settings, dead: list[object]) -> bool:
     index.metadata.refresh()
-    dead[:] = read_topic(ingest.bootstrap_servers, ingest.dead_letter_topic, len(catalog.bad), timeout_s=1)
+    dead[:] = read_topic(
+        settings.stores.kafka_bootstrap_servers, settings.stores.dead_letter_topic, len(catalog.bad), timeout_s=1
+    )
     return index.metadata.count() == len(catalog.good_ids) and len(dead) >= len(catalog.bad)
 
 
 def test_every_good_photo_indexed_once_and_every_bad_record_dead_lettered(
     stack: Stack, tiny_checkpoint: Path, image_server: tuple[str, Path], tmp_path: Path
 ) -> None:
-    ingest, indexer = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics")
+    settings = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics")
     embedder = Embedder.load(tiny_checkpoint)
-    index = empty_stores(indexer, embedder.dim)
+    index = empty_stores(settings, embedder.dim)
     catalog = build_catalog(PHOTOS, DUPLICATES, *image_server)
     started = time.monotonic()
     upserts = [message for message in catalog.messages if message[0].startswith(b"demo-")]
     late, java = upserts[200:205], upserts[205:213]
-    record, log = start_ingest_topology(stack.settings, ingest, indexer, duration_s=600, partitions=2)
+    record, log = start_ingest_topology(stack.settings, settings, duration_s=600, partitions=2)
     try:
-        publish(ingest.bootstrap_servers, ingest.topic, [m for m in catalog.messages if m not in late + java])
+        publish(
+            settings.stores.kafka_bootstrap_servers,
+            settings.stores.topic,
+            [m for m in catalog.messages if m not in late + java],
+        )
         # a crawler on the Java client compresses its batches with any of Kafka's codecs
         codecs = ["snappy", "lz4", "zstd", "gzip"] * 2
         publish_with_java(
-            stack.settings, ingest.topic, [(c, k, v or b"") for c, (k, v) in zip(codecs, java, strict=True)]
+            stack.settings, settings.stores.topic, [(c, k, v or b"") for c, (k, v) in zip(codecs, java, strict=True)]
         )
         # a partition added while the topology runs is read without resubmitting it
-        assert add_partition_and_publish(ingest.bootstrap_servers, ingest.topic, late) == 2
+        assert add_partition_and_publish(settings.stores.kafka_bootstrap_servers, settings.stores.topic, late) == 2
         dead: list[object] = []
-        wait_for(lambda: _done(index, catalog, ingest, dead), record, log, timeout_s=240)
+        wait_for(lambda: _done(index, catalog, settings, dead), record, log, timeout_s=240)
         elapsed = time.monotonic() - started
         time.sleep(2)  # nothing more may arrive: no duplicate, no late dead letter
-        _done(index, catalog, ingest, dead)
+        _done(index, catalog, settings, dead)
     finally:
         stop(record, timeout_s=30)
 

@@ -5,7 +5,7 @@ from typing import Any
 from streamparse import Bolt, Tuple
 
 from ingest.counters import StageCounters
-from ingest.settings import IngestSettings
+from settings import Settings
 from topologies.ingest.reporting import report
 
 
@@ -21,7 +21,7 @@ class BatchBolt(Bolt):
     """
 
     auto_ack = False
-    settings: IngestSettings
+    settings: Settings
     counters: StageCounters
     batch_size: int
 
@@ -30,7 +30,7 @@ class BatchBolt(Bolt):
 
     def process_tick(self, tup: Tuple) -> None:
         self.flush()
-        report(self.counters, self.settings, self.logger)
+        report(self.counters, self.settings.ingest, self.logger)
 
     def process(self, tup: Tuple) -> None:
         self.pending.append(tup)

@@ -19,15 +19,15 @@ class DeadLetterBolt(Bolt):
     auto_ack = False
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
-        self.settings, _, self.counters = component_setup(storm_conf, context)
-        self.producer = KafkaProducer(bootstrap_servers=self.settings.bootstrap_servers)
+        self.settings, self.counters = component_setup(storm_conf, context)
+        self.producer = KafkaProducer(bootstrap_servers=self.settings.stores.kafka_bootstrap_servers)
 
     def process_tick(self, tup: Tuple) -> None:
-        report(self.counters, self.settings, self.logger)
+        report(self.counters, self.settings.ingest, self.logger)
 
     def process(self, tup: Tuple) -> None:
         try:
-            send_dead_letter(self.producer, self.settings, DeadLetter.model_validate_json(tup.values[0]))
+            send_dead_letter(self.producer, self.settings.stores, DeadLetter.model_validate_json(tup.values[0]))
         except KafkaError as error:
             self.logger.warning("dead letter not written (%s); failing it for a replay", error)
             self.fail(tup)

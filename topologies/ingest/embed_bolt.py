@@ -22,11 +22,10 @@ class EmbedBolt(BatchBolt):
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         super().initialize(storm_conf, context)
-        self.settings, _, self.counters = component_setup(storm_conf, context)
-        self.embedder = Embedder.load(
-            self.settings.model_path, threads=self.settings.torch_threads, device=self.settings.embed_device
-        )
-        self.batch_size = self.settings.embed_batch_size
+        self.settings, self.counters = component_setup(storm_conf, context)
+        embedding = self.settings.embedding
+        self.embedder = Embedder.load(embedding.model_path, threads=embedding.torch_threads, device=embedding.device)
+        self.batch_size = self.settings.ingest.embed_batch_size
 
     def process_batch(self, batch: list[Tuple]) -> None:
         """Embed the pending upserts in one pass, pass deletes on in order, and ack the batch."""

@@ -25,14 +25,13 @@ class FetchBolt(Bolt):
     auto_ack = False
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
-        self.settings, _, self.counters = component_setup(storm_conf, context)
-        s = self.settings
-        self.model_config = read_config(s.model_path).config  # no torch, no weights: pixels only
-        self.policy = FetchPolicy.of(s.fetch_timeout_s, s.max_image_bytes, s.allowed_networks)
+        self.settings, self.counters = component_setup(storm_conf, context)
+        self.model_config = read_config(self.settings.embedding.model_path).config  # no torch, no weights
+        self.policy = FetchPolicy.of(self.settings.fetch)
         self.http = fetch_client("cbir-fashion-ingest/1")  # a total deadline on every fetch, checked addresses
 
     def process_tick(self, tup: Tuple) -> None:
-        report(self.counters, self.settings, self.logger)
+        report(self.counters, self.settings.ingest, self.logger)
 
     def process(self, tup: Tuple) -> None:
         product_id, raw, source, attempt, published_at = tup.values
@@ -51,7 +50,7 @@ class FetchBolt(Bolt):
         except Exception as error:  # no input may stop the stream: replay, and dead-letter at the last attempt
             self.logger.exception("%s: unexpected error (attempt %d)", source, attempt)
             self.counters.add("fetch_unexpected_error")
-            if attempt <= self.settings.max_replays:
+            if attempt <= self.settings.ingest.max_replays:
                 self.fail(tup)
                 return
             self._dead_letter(tup, FETCH_STAGE, f"unexpected error at attempt {attempt}: {error!r}")
@@ -72,6 +71,6 @@ class FetchBolt(Bolt):
             self.emit([message.product_id, message.op, message.model_dump_json(), None, None], anchors=[tup])
             return
         fetch = lambda url: fetch_image(url, self.policy, self.http)  # noqa: E731
-        prepared = prepare(message, image_bytes(message, fetch, self.settings.max_image_bytes), self.model_config)
+        prepared = prepare(message, image_bytes(message, fetch, self.settings.fetch.max_image_bytes), self.model_config)
         values = [message.product_id, "upsert", prepared.message.model_dump_json(), prepared.photo_sha256]
         self.emit([*values, pixels_to_text(prepared.pixels)], anchors=[tup])

@@ -8,6 +8,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from streamparse import Stream, Tuple
 
+from embedder.checkpoint_facts import read_config
 from indexer.catalog_index import CatalogIndex
 from indexer.errors import IndexerError
 from indexer.item import CatalogItem
@@ -35,11 +36,12 @@ class IndexBolt(BatchBolt):
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         super().initialize(storm_conf, context)
-        self.settings, indexer_settings, self.counters = component_setup(storm_conf, context)
-        self.index = CatalogIndex.from_settings(indexer_settings, self.settings.embedding_dim)
-        self.batch_size = self.settings.index_batch_size
-        self.producer = KafkaProducer(bootstrap_servers=self.settings.bootstrap_servers)
-        s = self.settings
+        self.settings, self.counters = component_setup(storm_conf, context)
+        model = read_config(self.settings.embedding.model_path)  # the collection: the model's version and dim
+        self.index = CatalogIndex.from_settings(self.settings.stores, self.settings.indexer, model.version, model.dim)
+        self.batch_size = self.settings.ingest.index_batch_size
+        self.producer = KafkaProducer(bootstrap_servers=self.settings.stores.kafka_bootstrap_servers)
+        s = self.settings.ingest
         self.reconcile = (
             ReconcileSchedule(s.reconcile_interval_s, s.reconcile_settle_s, time.monotonic())
             if s.reconcile_interval_s > 0 and is_first_task(context)
@@ -63,8 +65,8 @@ class IndexBolt(BatchBolt):
             return
         log = self.logger.warning if orphans.count else self.logger.info
         log("reconciliation: %d Milvus-only, %d Solr-only ids", len(orphans.milvus_only), len(orphans.solr_only))
-        if self.settings.metrics_dir is not None:
-            write_orphan_counts(self.settings.metrics_dir, len(orphans.milvus_only), len(orphans.solr_only))
+        if self.settings.ingest.metrics_dir is not None:
+            write_orphan_counts(self.settings.ingest.metrics_dir, len(orphans.milvus_only), len(orphans.solr_only))
 
     def process_batch(self, batch: list[Tuple]) -> None:
         """Write the batch and its statuses; ack what was written, dead-letter what a store rejected, fail all if a
@@ -73,7 +75,7 @@ class IndexBolt(BatchBolt):
         try:
             ops = [index_op(*tup.values[1:]) for tup in batch]
             rejected = apply_index_ops(self.index, ops)
-            send_statuses(self.producer, self.settings, written_statuses(ops, rejected))
+            send_statuses(self.producer, self.settings.stores, written_statuses(ops, rejected))
         except (IndexerError, KafkaError) as error:
             self.logger.warning("batch of %d not written (%s); failing it for a replay", len(batch), error)
             for tup in batch:

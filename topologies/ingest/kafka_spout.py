@@ -124,13 +124,13 @@ class KafkaSpout(Spout):
     outputs = ["product_id", "message", "source", "attempt", "published_at"]
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
-        self.settings, _, self.counters = component_setup(storm_conf, context)
-        s = self.settings
+        self.settings, self.counters = component_setup(storm_conf, context)
+        s, stores = self.settings.ingest, self.settings.stores
         self.consumer = KafkaConsumer(
-            bootstrap_servers=s.bootstrap_servers, group_id=s.consumer_group, enable_auto_commit=False,
+            bootstrap_servers=stores.kafka_bootstrap_servers, group_id=s.consumer_group, enable_auto_commit=False,
             auto_offset_reset="earliest", metadata_max_age_ms=int(1000 * s.partition_check_interval_s),
         )  # fmt: skip
-        self.producer = KafkaProducer(bootstrap_servers=s.bootstrap_servers)
+        self.producer = KafkaProducer(bootstrap_servers=stores.kafka_bootstrap_servers)
         self.context = context
         self.tracker = OffsetTracker()
         self.attempts: dict[int, PartitionAttempts] = {}
@@ -146,9 +146,9 @@ class KafkaSpout(Spout):
     def _wait_for_partitions(self) -> set[int]:
         """The topic's partitions, once it exists."""
         deadline = time.monotonic() + 30
-        while (partitions := self.consumer.partitions_for_topic(self.settings.topic)) is None:
+        while (partitions := self.consumer.partitions_for_topic(self.settings.stores.topic)) is None:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"topic {self.settings.topic} does not exist")
+                raise RuntimeError(f"topic {self.settings.stores.topic} does not exist")
             time.sleep(0.5)
         return set(partitions)
 
@@ -157,7 +157,7 @@ class KafkaSpout(Spout):
         new = [p for p in task_share(partitions, self.context) if p not in self.attempts]
         if not new:
             return
-        topic = self.settings.topic
+        topic = self.settings.stores.topic
         self.consumer.assign([TopicPartition(topic, p) for p in [*self.attempts, *new]])
         for p in new:
             tp = TopicPartition(topic, p)
@@ -175,14 +175,14 @@ class KafkaSpout(Spout):
             else:
                 self._emit_buffered()
             self._commit()
-            if time.monotonic() - self.partitions_checked > self.settings.partition_check_interval_s:
+            if time.monotonic() - self.partitions_checked > self.settings.ingest.partition_check_interval_s:
                 self.partitions_checked = time.monotonic()
-                self._assign(set(self.consumer.partitions_for_topic(self.settings.topic) or ()))
+                self._assign(set(self.consumer.partitions_for_topic(self.settings.stores.topic) or ()))
         except KafkaError as error:  # the broker is away: every step above can be taken again
             self.logger.warning("Kafka does not answer (%r); trying again", error)
             self.counters.add("kafka_unavailable")
             time.sleep(KAFKA_AWAY_PAUSE_S)
-        report(self.counters, self.settings, self.logger)
+        report(self.counters, self.settings.ingest, self.logger)
 
     def _emit_buffered(self) -> None:
         """Emit buffered records; one that was in flight when a worker died goes out alone."""
@@ -191,11 +191,11 @@ class KafkaSpout(Spout):
         if self.suspects:
             return
         ready: list[tuple[ConsumerRecord, bool]] = []
-        room = max(self.settings.max_spout_pending - len(self.emitted), 1)  # Storm checks pending before calling
+        room = max(self.settings.ingest.max_spout_pending - len(self.emitted), 1)  # Storm checks pending before calling
         while self.buffered and len(ready) < room:
             record = self.buffered[0]
             prior = self.attempts[record.partition].attempts(record.offset)
-            if 0 < prior <= self.settings.max_replays and (ready or self.emitted):
+            if 0 < prior <= self.settings.ingest.max_replays and (ready or self.emitted):
                 break  # a suspect waits until nothing else is in flight
             if self._must_refuse(record, prior):
                 self._refuse(record, prior)  # raises KafkaError, the record still buffered, if Kafka is away
@@ -209,7 +209,7 @@ class KafkaSpout(Spout):
 
     def _poll(self) -> list[ConsumerRecord]:
         """The next records; a batch that cannot be decoded is dead-lettered and skipped."""
-        records, skipped = poll_skipping_undecodable(self.consumer, 100, self.settings.bootstrap_servers)
+        records, skipped = poll_skipping_undecodable(self.consumer, 100, self.settings.stores.kafka_bootstrap_servers)
         if skipped is not None:
             try:
                 self._dead_letter(b"", skipped.reason(), f"{skipped.tp.topic}/{skipped.tp.partition}/{skipped.first}")
@@ -223,7 +223,7 @@ class KafkaSpout(Spout):
 
     def _must_refuse(self, record: ConsumerRecord, prior: int) -> bool:
         """Whether a record has no value, or was already attempted too often."""
-        return record.value is None or prior > self.settings.max_replays
+        return record.value is None or prior > self.settings.ingest.max_replays
 
     def _refuse(self, record: ConsumerRecord, prior: int) -> None:
         """Dead-letter a record without a value, or one already attempted too often."""
@@ -270,8 +270,8 @@ class KafkaSpout(Spout):
     def fail(self, tup_id: str) -> None:
         """Replay after a backoff, unless the message was tried too often: then dead-letter it, and it is done."""
         attempt = self.emitted[tup_id][3]
-        if attempt <= self.settings.max_replays:
-            delay = min(self.settings.retry_backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
+        if attempt <= self.settings.ingest.max_replays:
+            delay = min(self.settings.ingest.retry_backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
             heapq.heappush(self.replays, (time.monotonic() + delay, tup_id))
             return
         self.undelivered.append(tup_id)
@@ -291,7 +291,7 @@ class KafkaSpout(Spout):
 
     def _dead_letter(self, message: bytes | str, reason: str, source: str) -> None:
         """Write a spout-stage dead letter (and its product's status) and wait until Kafka has it."""
-        send_dead_letter(self.producer, self.settings, DeadLetter.of(message, "spout", reason, source=source))
+        send_dead_letter(self.producer, self.settings.stores, DeadLetter.of(message, "spout", reason, source=source))
         self.counters.add("dead_lettered")
 
     def _done(self, tup_id: str) -> None:
@@ -304,14 +304,14 @@ class KafkaSpout(Spout):
 
     def _commit(self, now: bool = False) -> None:
         """Commit every partition's position with its attempt counts: now, or when due and a position moved."""
-        if not now and (time.monotonic() - self.last_commit < self.settings.commit_interval_s):
+        if not now and (time.monotonic() - self.last_commit < self.settings.ingest.commit_interval_s):
             return
         moved = self.tracker.to_commit()
         if not (now or moved):
             return
         self.last_commit = time.monotonic()
         self.positions.update(moved)
-        topic = self.settings.topic
+        topic = self.settings.stores.topic
         try:
             self.consumer.commit({
                 TopicPartition(topic, p): OffsetAndMetadata(position, self.attempts[p].metadata(position), -1)
