@@ -36,18 +36,19 @@ from kafka import KafkaProducer
 from PIL import Image
 
 from bench.process_cpu import cpu_by_role
-from cbir.ingest_topology import local_stack_settings, start_ingest_topology
+from cbir.ingest_topology import start_ingest_topology
 from cbir.stack.jvm import resolve_jvm_deps
 from cbir.stack.launcher import Stack
 from cbir.stack.process import free_port, stop
 from cbir.stack.settings import StackSettings
 from embedder import Embedder
+from embedder.checkpoint_facts import read_config
 from indexer.catalog_index import CatalogIndex
 from indexer.item import item_id, photo_sha256
 from indexer.metadata_store import MetadataStore
 from ingest.folder_catalog import demo_message, folder_photos
 from ingest.message import encode_message
-from ingest.settings import IngestSettings
+from settings import Settings, resolve_settings
 
 Photo = tuple[str, bytes, bytes]  # (item id, Kafka key, message)
 
@@ -71,11 +72,12 @@ def variants(paths: list[Path], root: Path, count: int, first: int) -> list[Phot
     return photos
 
 
-def embedder_alone(model: Path, photos: list[Photo], settings: IngestSettings) -> float:
+def embedder_alone(photos: list[Photo], settings: Settings) -> float:
     """Images per second of Embedder.embed on the photos' JPEG bytes, as the embed bolt is configured."""
-    embedder = Embedder.load(model, batch_size=settings.embed_batch_size, threads=settings.torch_threads)
+    batch = settings.ingest.embed_batch_size
+    embedder = Embedder.load(settings.embedding.model_path, batch_size=batch, threads=settings.embedding.torch_threads)
     images = [base64.b64decode(json.loads(value)["image_b64"]) for _, _, value in photos]
-    embedder.embed(images[: settings.embed_batch_size])  # warm-up
+    embedder.embed(images[:batch])  # warm-up
     started = time.perf_counter()
     embedder.embed(images)
     return len(images) / (time.perf_counter() - started)
@@ -155,27 +157,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     warm_up = variants(paths, root, args.warm_up, first=2 * args.images)
     suffix = f"{os.getpid()}-{int(time.time())}"
     with local_stack(args.run_dir) as stack:
-        ingest, indexer = local_stack_settings(
-            stack, args.model, topic=f"bench-images-{suffix}", dead_letter_topic=f"bench-images.dlq-{suffix}",
-            consumer_group=f"bench-ingest-{suffix}",
-        )  # fmt: skip
+        settings = resolve_settings({
+            "stores": {"topic": f"bench-images-{suffix}", "dead_letter_topic": f"bench-images.dlq-{suffix}"},
+            "ingest": {"consumer_group": f"bench-ingest-{suffix}"}, "embedding": {"model_path": args.model},
+        }, stack.run_dir)  # fmt: skip
+        stores = settings.stores
         if args.run_dir is not None:  # a previous run's copies have the same ids: remove them first
-            index = CatalogIndex.from_settings(indexer, ingest.embedding_dim)
+            model = read_config(settings.embedding.model_path)
+            index = CatalogIndex.from_settings(stores, settings.indexer, model.version, model.dim)
             index.delete([identity for identity, _, _ in [*peak_photos, *half_photos, *warm_up]])  # no tombstones
-        alone = embedder_alone(args.model, peak_photos, ingest)
+        alone = embedder_alone(peak_photos, settings)
         print(f"embedder alone: {alone:.1f} images/s; starting the topology")
-        record, log = start_ingest_topology(stack, ingest, indexer, duration_s=3600)
+        record, log = start_ingest_topology(stack, settings, duration_s=3600)
         try:
-            solr = MetadataStore.connect(indexer.solr_core_url, timeout_s=30)
-            producer = KafkaProducer(bootstrap_servers=ingest.bootstrap_servers, linger_ms=5)
-            publish_and_measure(producer, ingest.topic, solr, warm_up, None, args.poll_s)  # topology up and warm
+            solr = MetadataStore.connect(stores.solr_core_url, timeout_s=30)
+            producer = KafkaProducer(bootstrap_servers=stores.kafka_bootstrap_servers, linger_ms=5)
+            publish_and_measure(producer, stores.topic, solr, warm_up, None, args.poll_s)  # topology up and warm
             print(f"topology ready; publishing {len(peak_photos)} images at once")
             cpu_before = cpu_now()
-            peak = publish_and_measure(producer, ingest.topic, solr, peak_photos, None, args.poll_s)
+            peak = publish_and_measure(producer, stores.topic, solr, peak_photos, None, args.poll_s)
             peak["cpu_ms_per_image"] = cpu_per_image(cpu_before, cpu_now(), len(peak_photos))
             rate = peak["throughput_per_s"] / 2
             print(f"peak {peak['throughput_per_s']} images/s; publishing {len(half_photos)} at {rate:.1f}/s")
-            half = publish_and_measure(producer, ingest.topic, solr, half_photos, rate, args.poll_s)
+            half = publish_and_measure(producer, stores.topic, solr, half_photos, rate, args.poll_s)
             producer.close()
         finally:
             stop(record, timeout_s=30)
@@ -185,9 +189,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "catalog": f"{len(paths)} photos under {root}, cycled with one pixel changed per copy",
         "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "topology": {
-            k: getattr(ingest, k)
-            for k in ("embed_batch_size", "index_batch_size", "torch_threads", "max_spout_pending")
-        },  # fmt: skip
+            **{k: getattr(settings.ingest, k) for k in ("embed_batch_size", "index_batch_size", "max_spout_pending")},
+            "torch_threads": settings.embedding.torch_threads,
+        },
         "searchable_means": f"found by a Solr search, polled every {args.poll_s} s",
         "embedder_alone_per_s": round(alone, 2),
         "peak": peak,

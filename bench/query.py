@@ -35,7 +35,6 @@ from tqdm import tqdm
 
 from bench.query_report import write_charts, write_markdown
 from bench.stores import CATEGORIES, synthetic_catalog, wait_until_settled
-from cbir.indexer_connection import indexer_settings
 from cbir.stack.process import free_port
 from cbir.stack.settings import stack_settings_of
 from embedder import Embedder
@@ -43,6 +42,7 @@ from indexer.catalog_index import CatalogIndex
 from indexer.metadata_store import MetadataStore
 from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorStore
+from settings import resolve_settings
 
 SCENARIOS: dict[str, dict[str, Any]] = {
     "plain": {},
@@ -116,11 +116,11 @@ class ApiProcess:
         self.port = free_port()
         env = {
             **os.environ,
-            "CBIR_API_MODEL_PATH": str(model),
+            "CBIR_EMBEDDING_MODEL_PATH": str(model),
             "CBIR_API_COLLECTION_VERSION": version,
-            "CBIR_API_MILVUS_URI": settings.milvus_uri,
-            "CBIR_API_SOLR_CORE_URL": settings.solr_core_url,
-            "CBIR_API_KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "CBIR_STORES_MILVUS_URI": settings.milvus_uri,
+            "CBIR_STORES_SOLR_CORE_URL": settings.solr_core_url,
+            "CBIR_STORES_KAFKA_BOOTSTRAP_SERVERS": kafka,
         }
         command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
                    "--port", str(self.port), "--log-level", "warning", "--no-access-log",
@@ -231,7 +231,7 @@ def main() -> None:
 
     load_at_start = os.getloadavg()
     embedder = Embedder.load(args.model)
-    settings = indexer_settings(run_dir=args.run_dir)
+    settings = resolve_settings(run_dir=args.run_dir).stores
     stack = stack_settings_of(args.run_dir)
     photos = [path.read_bytes() for path in sorted(args.queries.rglob("*.jpg"))]
     recall_photos = photos[:RECALL_QUERIES]

@@ -1,6 +1,6 @@
 """Benchmark of the two stores: upsert throughput (Milvus, Solr) and filtered top-10 search latency (Milvus).
 
-Needs a running stack (`make stack-up`); the stores are found through the indexer settings
+Needs a running stack (`make stack-up`); the stores are found through the store settings
 (CBIR_INDEXER_MILVUS_URI, CBIR_INDEXER_SOLR_CORE_URL). Writes only to collections named `catalog_bench_*` and
 to Solr documents with model_version `bench`, and removes them afterwards.
 
@@ -24,8 +24,8 @@ from tqdm import tqdm
 from indexer.item import CatalogItem, item_id, photo_sha256
 from indexer.metadata_store import MetadataStore
 from indexer.search_filter import SearchFilter
-from indexer.settings import IndexerSettings
 from indexer.vector_store import VectorIndexConfig, VectorStore
+from settings import StoreSettings, resolve_settings
 
 CATEGORIES = [f"category-{i}" for i in range(10)]
 BRANDS = [f"brand-{i}" for i in range(50)]
@@ -97,7 +97,7 @@ def wait_until_settled(search: Callable[[], object], timeout_s: float = 300.0) -
     return time.perf_counter() - started
 
 
-def bench_upserts(settings: IndexerSettings, dim: int, items_per_size: int) -> list[dict[str, Any]]:
+def bench_upserts(settings: StoreSettings, dim: int, items_per_size: int) -> list[dict[str, Any]]:
     """Upsert throughput of each store at each batch size."""
     rows = []
     for batch in BATCH_SIZES:
@@ -106,7 +106,7 @@ def bench_upserts(settings: IndexerSettings, dim: int, items_per_size: int) -> l
     return rows
 
 
-def upsert_rates(settings: IndexerSettings, dim: int, batch: int, count: int) -> dict[str, Any]:
+def upsert_rates(settings: StoreSettings, dim: int, batch: int, count: int) -> dict[str, Any]:
     """Items per second into Milvus and into Solr, writing count items in calls of batch items."""
     items, vectors = synthetic_catalog(count, dim, seed=batch)
     row_of = {item.id: n for n, item in enumerate(items)}
@@ -125,7 +125,7 @@ def upsert_rates(settings: IndexerSettings, dim: int, batch: int, count: int) ->
     return {"batch": batch, "items": count, "milvus_items_per_s": milvus, "solr_items_per_s": solr}
 
 
-def bench_searches(settings: IndexerSettings, size: int, dim: int, queries: int) -> dict[str, Any]:
+def bench_searches(settings: StoreSettings, size: int, dim: int, queries: int) -> dict[str, Any]:
     """Filtered top-10 latency at one collection size: single queries, and QUERY_BATCH queries per call."""
     items, vectors = synthetic_catalog(size, dim, seed=size)
     store = VectorStore.connect(
@@ -173,7 +173,7 @@ def main(
 ) -> None:
     """Run the benchmark against the running stack and write the report."""
     logging.basicConfig(level=logging.WARNING)
-    settings = IndexerSettings()
+    settings = resolve_settings().stores
     report = {
         "milvus_uri": settings.milvus_uri,
         "dim": dim,

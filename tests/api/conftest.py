@@ -15,11 +15,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
-from api.settings import ApiSettings
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from indexer.item import CatalogItem, item_id, photo_sha256
-from indexer.settings import IndexerSettings
+from settings import ApiSettings, EmbeddingSettings, FetchSettings, IndexerSettings, Settings, StoreSettings
 from tests.integration_fixtures import free_ports
 from tests.synthetic import COLOURS, coloured_image, jpeg_bytes
 
@@ -78,8 +77,8 @@ def api_catalog(
             item = catalog_item(label * PHOTOS_PER_CLASS + i, label, photo, version)
             photos[item.id] = photo
             items.append(item)
-    settings = IndexerSettings(milvus_uri=milvus_uri, solr_core_url=solr_core_url, model_version=version)
-    index = CatalogIndex.from_settings(settings, embedder.dim)
+    stores = StoreSettings(milvus_uri=milvus_uri, solr_core_url=solr_core_url)
+    index = CatalogIndex.from_settings(stores, IndexerSettings(), version, embedder.dim)
     index.upsert(items, embedder.embed(list(photos.values())))
     index.flush()
     photo_dir = tmp_path_factory.mktemp("photos")
@@ -104,31 +103,26 @@ def api_settings(
     kafka_bootstrap: str,
     tiny_checkpoint: Path,
     kafka_topic: str,
-) -> ApiSettings:
+) -> Settings:
     """Settings of the app under test: the tiny model, the test catalog's collection, a small upload limit."""
-    return ApiSettings(
-        model_path=tiny_checkpoint,
-        collection_version=api_catalog.model_version,
-        milvus_uri=milvus_uri,
-        solr_core_url=solr_core_url,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        kafka_topic=kafka_topic,
-        kafka_status_topic=f"{kafka_topic}.status",
-        api_keys=[SecretStr(API_KEY)],
-        max_upload_bytes=256 * 1024,
-        k_default=5,
-        k_max=20,
-        max_depth=30,
-        store_timeout_s=5.0,
-        image_fetch_allowed_networks=["127.0.0.0/8"],
-        photo_dir=api_catalog.photo_dir,
-        search_rate_per_s=0,  # the suite is one client; tests/api/test_edge.py checks the limits
-        publish_rate_per_s=0,
+    return Settings(
+        stores=StoreSettings(
+            milvus_uri=milvus_uri, solr_core_url=solr_core_url, kafka_bootstrap_servers=kafka_bootstrap,
+            topic=kafka_topic, status_topic=f"{kafka_topic}.status", timeout_s=5.0,
+        ),
+        fetch=FetchSettings(max_image_bytes=256 * 1024, allowed_networks=["127.0.0.0/8"]),
+        embedding=EmbeddingSettings(model_path=tiny_checkpoint),
+        api=ApiSettings(
+            collection_version=api_catalog.model_version, api_keys=[SecretStr(API_KEY)],
+            k_default=5, k_max=20, max_depth=30, photo_dir=api_catalog.photo_dir,
+            search_rate_per_s=0,  # the suite is one client; tests/api/test_edge.py checks the limits
+            publish_rate_per_s=0,
+        ),
     )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
-def client(api_settings: ApiSettings) -> Iterator[TestClient]:
+def client(api_settings: Settings) -> Iterator[TestClient]:
     """The app in-process (lifespan run once for the session)."""
     with TestClient(create_app(api_settings)) as test_client:
         yield test_client
@@ -161,7 +155,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_api(api_settings: ApiSettings) -> Iterator[LiveServer]:
+def live_api(api_settings: Settings) -> Iterator[LiveServer]:
     """The app served over real HTTP (for schemathesis and the browser)."""
     with LiveServer(create_app(api_settings)) as server:
         yield server

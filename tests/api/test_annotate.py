@@ -17,12 +17,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 from api.app import create_app
-from api.settings import ApiSettings
 from indexer.item import item_id, photo_sha256
 from indexer.vector_store import VectorStore
 from ingest.message import UpsertMessage, parse_message
 from mining.annotations import read_jsonl
 from mining.proposals import MiningSettings, propose
+from settings import Settings
 from tests.api.conftest import ApiCatalog, LiveServer
 from tests.ingest.kafka_helpers import read_topic
 
@@ -31,9 +31,7 @@ REPORTS = Path(__file__).resolve().parents[2] / "reports"
 
 
 @pytest.fixture
-def annotate_settings(
-    api_settings: ApiSettings, api_catalog: ApiCatalog, milvus_uri: str, tmp_path: Path
-) -> ApiSettings:
+def annotate_settings(api_settings: Settings, api_catalog: ApiCatalog, milvus_uri: str, tmp_path: Path) -> Settings:
     """The test API with annotator keys, its own topic and proposals mined from the catalog, 'shoe' unlabelled."""
     store = VectorStore.connect(milvus_uri, api_catalog.model_version, 16)
     vectors = store.get_vectors([item.id for item in api_catalog.items])
@@ -43,11 +41,11 @@ def annotate_settings(
     report = propose(np.stack([vectors[i] for i in ids]), ids, categories, MiningSettings(3, 3))
     proposals = tmp_path / "proposals.json"
     proposals.write_text(json.dumps(report.to_dict()))
-    return api_settings.model_copy(update={
-        "annotator_keys": [SecretStr(ANNOTATOR_KEY)], "kafka_topic": f"annotate-{uuid.uuid4().hex[:8]}",
+    return api_settings.changed(api={
+        "annotator_keys": [SecretStr(ANNOTATOR_KEY)],
         "mining_proposals_path": proposals, "labels_path": tmp_path / "labels.jsonl",
         "relevance_path": tmp_path / "relevance.jsonl",
-    })  # fmt: skip
+    }, stores={"topic": f"annotate-{uuid.uuid4().hex[:8]}"})  # fmt: skip
 
 
 def new_category_cluster(client: TestClient) -> dict:
@@ -56,18 +54,18 @@ def new_category_cluster(client: TestClient) -> dict:
     return next(p for p in response.json()["proposals"] if p["kind"] == "new_category")
 
 
-def test_annotation_needs_an_annotator_key_and_proposals(annotate_settings: ApiSettings, tmp_path: Path) -> None:
+def test_annotation_needs_an_annotator_key_and_proposals(annotate_settings: Settings, tmp_path: Path) -> None:
     with TestClient(create_app(annotate_settings)) as client:
         assert client.get("/v1/annotate/proposals").status_code == 401
         assert client.get("/v1/annotate/proposals", headers={"X-API-Key": "nope"}).status_code == 403
-    missing = annotate_settings.model_copy(update={"mining_proposals_path": tmp_path / "none.json"})
+    missing = annotate_settings.changed(api={"mining_proposals_path": tmp_path / "none.json"})
     with TestClient(create_app(missing)) as client:
         response = client.get("/v1/annotate/proposals", headers={"X-API-Key": ANNOTATOR_KEY})
     assert response.status_code == 404 and response.json()["error"]["code"] == "proposals_not_found"
 
 
 def test_accepting_a_cluster_republishes_the_kept_photos_and_records_labels(
-    annotate_settings: ApiSettings, api_catalog: ApiCatalog, kafka_bootstrap: str
+    annotate_settings: Settings, api_catalog: ApiCatalog, kafka_bootstrap: str
 ) -> None:
     with TestClient(create_app(annotate_settings)) as client:
         cluster = new_category_cluster(client)
@@ -84,17 +82,19 @@ def test_accepting_a_cluster_republishes_the_kept_photos_and_records_labels(
     by_id = {item.id: item for item in api_catalog.items}
     products = {by_id[i].product_id for i in kept}
     photos = [item for item in api_catalog.items if item.product_id in products]  # each product's photos: a crawl
-    messages = [parse_message(r.value) for r in read_topic(kafka_bootstrap, annotate_settings.kafka_topic, len(photos))]
+    messages = [
+        parse_message(r.value) for r in read_topic(kafka_bootstrap, annotate_settings.stores.topic, len(photos))
+    ]
     assert len(messages) == len(photos) and len({m.crawled_at for m in messages}) == 1
     assert all(isinstance(m, UpsertMessage) and m.image_bytes() in api_catalog.photos.values() for m in messages)
     categories = {item_id(m.product_id, photo_sha256(m.image_bytes() or b"")): m.category for m in messages}
     assert categories == {item.id: "sneaker" if item.id in kept else item.category for item in photos}
-    labels = read_jsonl(annotate_settings.labels_path)
+    labels = read_jsonl(annotate_settings.api.labels_path)
     assert sorted(label["item_id"] for label in labels) == sorted(kept) and labels[0]["category"] == "sneaker"
-    assert read_jsonl(annotate_settings.relevance_path)[0]["relevant"] is False
+    assert read_jsonl(annotate_settings.api.relevance_path)[0]["relevant"] is False
 
 
-def test_a_cluster_not_in_the_proposals_is_404(annotate_settings: ApiSettings) -> None:
+def test_a_cluster_not_in_the_proposals_is_404(annotate_settings: Settings) -> None:
     with TestClient(create_app(annotate_settings)) as client:
         body = {"action": "accept", "category": "x", "item_ids": ["0" * 64]}
         response = client.post("/v1/annotate/clusters/999", json=body, headers={"X-API-Key": ANNOTATOR_KEY})
@@ -117,7 +117,7 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 @pytest.mark.integration
 def test_the_page_names_a_cluster_removes_noise_and_accepts(
-    browser: webdriver.Chrome, annotate_settings: ApiSettings
+    browser: webdriver.Chrome, annotate_settings: Settings
 ) -> None:
     wait = WebDriverWait(browser, 30)
     with LiveServer(create_app(annotate_settings)) as server:
@@ -134,4 +134,4 @@ def test_the_page_names_a_cluster_removes_noise_and_accepts(
         browser.find_element(By.ID, "accept").click()
         wait.until(lambda d: "Accepted" in d.find_element(By.ID, "status").text)
         assert f"{len(boxes) - 1} photos re-published" in browser.find_element(By.ID, "status").text
-    assert len(read_jsonl(annotate_settings.labels_path)) == len(boxes) - 1
+    assert len(read_jsonl(annotate_settings.api.labels_path)) == len(boxes) - 1

@@ -13,10 +13,10 @@ import pytest
 from api.batching import MicroBatcher
 from api.metrics import ApiMetrics
 from api.runtime import Runtime, Timings
-from api.settings import ApiSettings
 from embedder import Embedder
 from indexer.item import CatalogItem, item_id, photo_sha256
 from indexer.vector_store import VectorStore
+from settings import Settings
 from tests.api.conftest import ApiCatalog
 from tests.indexer.conftest import DIM, unit_vectors
 from tests.synthetic import COLOURS, coloured_image
@@ -174,7 +174,7 @@ def test_batched_milvus_search_matches_single_searches(vector_store: VectorStore
 
 @pytest.mark.integration
 def test_concurrent_api_searches_share_embedding_and_milvus_calls(
-    api_settings: ApiSettings, api_catalog: ApiCatalog
+    api_settings: Settings, api_catalog: ApiCatalog
 ) -> None:
     """The runtime's query path: concurrent photos share forward passes and Milvus calls, each result its own."""
     runtime = Runtime.open(api_settings, ApiMetrics())

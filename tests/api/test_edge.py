@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.rate_limit import TokenBuckets
-from api.settings import ApiSettings
 from cbir.stack.launcher import Stack
 from cbir.stack.process import PidFile
 from embedder import Embedder
 from indexer.errors import IndexerError
 from indexer.vector_store import VectorStore
+from settings import Settings
 from tests.api.conftest import API_KEY, ApiCatalog, LiveServer, query_photo
 from tests.api.test_items import message
 from tests.ingest.image_servers import ImageServer, image_server
@@ -67,12 +67,10 @@ def multipart(photo: bytes) -> dict:
     return {"files": {"image": ("q.jpg", photo, "image/jpeg")}}
 
 
-def test_search_and_publish_have_separate_per_client_limits(api_settings: ApiSettings, api_catalog: ApiCatalog) -> None:
-    settings = api_settings.model_copy(
-        update={
-            "search_rate_per_s": 0.1, "search_burst": 2, "publish_rate_per_s": 0.1, "publish_burst": 1,
-            "kafka_topic": unique_topic("api-limits"),  # the session topic's first record belongs to test_items
-        }
+def test_search_and_publish_have_separate_per_client_limits(api_settings: Settings, api_catalog: ApiCatalog) -> None:
+    settings = api_settings.changed(
+        api={"search_rate_per_s": 0.1, "search_burst": 2, "publish_rate_per_s": 0.1, "publish_burst": 1},
+        stores={"topic": unique_topic("api-limits")},  # the session topic's first record belongs to test_items
     )  # fmt: skip
     photo = query_photo(api_catalog, "dress")
     with TestClient(create_app(settings)) as client:
@@ -101,11 +99,11 @@ def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response | None, fl
 
 
 def test_a_flood_of_slow_image_urls_is_shed_and_the_api_keeps_answering(
-    api_settings: ApiSettings, api_catalog: ApiCatalog, drip_server: ImageServer
+    api_settings: Settings, api_catalog: ApiCatalog, drip_server: ImageServer
 ) -> None:
     """16 image_url searches at a server dripping a byte every 0.2 s: 2 fetch threads + 2 queued, the rest get 503
     with Retry-After at once; the admitted ones fail at the 2 s deadline; /healthz and uploads keep answering."""
-    settings = api_settings.model_copy(update={"fetch_workers": 2, "fetch_queue": 2, "image_fetch_timeout_s": 2.0})
+    settings = api_settings.changed(api={"fetch_workers": 2, "fetch_queue": 2}, fetch={"timeout_s": 2.0})
     slow = {"image_url": f"{drip_server.url}/drip-body"}
     photo = query_photo(api_catalog, "shirt")
     with (
@@ -137,13 +135,13 @@ def client_from(address: str, base_url: str) -> httpx.Client:
 
 
 def test_load_above_capacity_is_refused_with_retry_after_and_served_requests_stay_fast(
-    api_settings: ApiSettings, api_catalog: ApiCatalog
+    api_settings: Settings, api_catalog: ApiCatalog
 ) -> None:
     """8 clients (8 loopback addresses) searching back to back for 3 s, above both the per-client limit and the
     embedding capacity: every request is served, or refused at once with 429/503 and Retry-After; none times out;
     the p99 of the served ones stays within 2 s."""
-    settings = api_settings.model_copy(
-        update={"search_rate_per_s": 5.0, "search_burst": 5, "embed_workers": 1, "embed_queue": 2}
+    settings = api_settings.changed(
+        api={"search_rate_per_s": 5.0, "search_burst": 5, "embed_workers": 1, "embed_queue": 2}
     )
     photo = query_photo(api_catalog, "dress")
     with LiveServer(create_app(settings)) as server:
@@ -177,10 +175,10 @@ def search_for(http: httpx.Client, photo: bytes, duration_s: float) -> list[tupl
 
 
 def test_a_hung_milvus_fails_a_search_within_the_store_timeout(
-    stack: Stack, milvus_uri: str, api_catalog: ApiCatalog, api_settings: ApiSettings
+    stack: Stack, milvus_uri: str, api_catalog: ApiCatalog, api_settings: Settings
 ) -> None:
     """Milvus stopped (SIGSTOP) mid-session: a search gives up after the 1 s per-call timeout, not never."""
-    dim = Embedder.load(api_settings.model_path).dim
+    dim = Embedder.load(api_settings.embedding.model_path).dim
     store = VectorStore.connect(milvus_uri, api_catalog.model_version, dim, timeout_s=1.0)
     record = PidFile(stack.settings.run_dir, "milvus").read()
     assert record is not None

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import ApiSettings
+from settings import Settings
 from tests.api.conftest import API_KEY, ApiCatalog, query_photo
 from tests.api.test_items import message
 
@@ -41,14 +41,14 @@ def test_openapi_docs_are_served_without_a_cdn(client: TestClient) -> None:
 
 
 @pytest.fixture
-def dead_store_client(api_settings: ApiSettings, dead_port: int) -> Iterator[TestClient]:
+def dead_store_client(api_settings: Settings, dead_port: int) -> Iterator[TestClient]:
     """The app with Milvus, Solr and Kafka all pointing at a port where nothing listens."""
-    settings = api_settings.model_copy(
-        update={
+    settings = api_settings.changed(
+        stores={
             "milvus_uri": f"http://127.0.0.1:{dead_port}",
             "solr_core_url": f"http://127.0.0.1:{dead_port}/solr/catalog",
             "kafka_bootstrap_servers": f"127.0.0.1:{dead_port}",
-            "store_timeout_s": 1.0,
+            "timeout_s": 1.0,
         }
     )
     with TestClient(create_app(settings)) as test_client:

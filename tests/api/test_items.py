@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import ApiSettings
 from ingest.message import parse_message
 from ingest.topics import MAX_MESSAGE_BYTES
+from settings import Settings
 from tests.api.conftest import API_KEY, ApiCatalog, query_photo
 from tests.ingest.kafka_helpers import read_topic, unique_topic
 from tests.ingest.test_publisher import create_small_topic
@@ -81,10 +81,10 @@ def test_published_item_reaches_kafka_in_the_crawler_contract(
 
 
 def test_kafka_takes_every_message_the_api_accepts_and_larger_ones_get_413(
-    api_settings: ApiSettings, kafka_bootstrap: str, kafka_topic: str
+    api_settings: Settings, kafka_bootstrap: str, kafka_topic: str
 ) -> None:
     """Up to MAX_MESSAGE_BYTES the message reaches the topic (Kafka's 1 MB default refused it with 503); above, 413."""
-    settings = api_settings.model_copy(update={"max_upload_bytes": 5 * 1024 * 1024})  # the body limit lets it in
+    settings = api_settings.changed(fetch={"max_image_bytes": 5 * 1024 * 1024})  # the body limit lets it in
     largest = (MAX_MESSAGE_BYTES - 4096) // 4 * 3  # photo bytes whose message is just under the limit
     big = {**message("P-big"), "image_b64": base64.b64encode(bytes(largest)).decode()}
     too_big = {**message("P-too-big"), "image_b64": base64.b64encode(bytes(4 * 1024 * 1024)).decode()}
@@ -99,12 +99,12 @@ def test_kafka_takes_every_message_the_api_accepts_and_larger_ones_get_413(
 
 
 def test_a_message_the_broker_refuses_does_not_poison_the_next_publish(
-    api_settings: ApiSettings, kafka_bootstrap: str
+    api_settings: Settings, kafka_bootstrap: str
 ) -> None:
     """The broker refusing one client's message (a topic with a small limit) fails that client only."""
     topic = unique_topic("api-small")
     create_small_topic(kafka_bootstrap, topic, 10_000)
-    settings = api_settings.model_copy(update={"kafka_topic": topic})
+    settings = api_settings.changed(stores={"topic": topic})
     refused_body = {**message("P-refused"), "image_b64": base64.b64encode(bytes(30_000)).decode()}
     with TestClient(create_app(settings)) as small_client:
         refused = small_client.post("/v1/items", json=refused_body, headers={"X-API-Key": API_KEY})

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from kafka import KafkaProducer
 
 from api.app import create_app
-from api.settings import ApiSettings
 from ingest.dead_letter import DeadLetter
 from ingest.status import ProductStatus
+from settings import Settings
 from tests.api.conftest import API_KEY, ApiCatalog
 from tests.api.test_items import message
 from tests.integration_fixtures import free_ports
@@ -29,11 +29,11 @@ def _status_when(client: TestClient, product_id: str, done: Callable[[httpx.Resp
     return response
 
 
-def _record(settings: ApiSettings, *statuses: ProductStatus) -> None:
+def _record(settings: Settings, *statuses: ProductStatus) -> None:
     """Write statuses as the topology does."""
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    producer = KafkaProducer(bootstrap_servers=settings.stores.kafka_bootstrap_servers)
     for status in statuses:
-        producer.send(settings.kafka_status_topic, key=status.key(), value=status.encode()).get(timeout=10)
+        producer.send(settings.stores.status_topic, key=status.key(), value=status.encode()).get(timeout=10)
     producer.close()
 
 
@@ -44,7 +44,7 @@ def test_the_status_needs_the_publishing_key(client: TestClient) -> None:
 
 
 def test_a_product_published_through_the_api_is_queued_then_what_the_topology_recorded(
-    client: TestClient, api_settings: ApiSettings, api_catalog: ApiCatalog
+    client: TestClient, api_settings: Settings, api_catalog: ApiCatalog
 ) -> None:
     product_id = "P-status-1"
     assert client.post("/v1/items", json=message(product_id), headers=KEY).status_code == 202
@@ -69,8 +69,8 @@ def test_an_unknown_product_is_404(client: TestClient) -> None:
     assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_product"
 
 
-def test_the_api_starts_and_answers_503_while_kafka_is_down(api_settings: ApiSettings) -> None:
-    down = api_settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_ports(1)[0]}"})
+def test_the_api_starts_and_answers_503_while_kafka_is_down(api_settings: Settings) -> None:
+    down = api_settings.changed(stores={"kafka_bootstrap_servers": f"127.0.0.1:{free_ports(1)[0]}"})
     with TestClient(create_app(down)) as client:
         response = client.get("/v1/products/P1/status", headers=KEY)
         assert response.status_code == 503 and response.json()["error"]["code"] == "status_unavailable"

@@ -9,11 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import ApiSettings
 from embedder import CheckpointError, Embedder
 from embedder.checkpoint import file_sha256, save_checkpoint
 from embedder.text_encoder import TextEncoder, TextEncoderConfig, text_checkpoint
 from embedder.training.text_trainer import DescribedPhotos, TextTrainConfig, train_text_encoder
+from settings import Settings
 from tests.api.conftest import ApiCatalog
 
 pytestmark = pytest.mark.integration
@@ -36,8 +36,8 @@ def text_encoder_path(api_catalog: ApiCatalog, tiny_checkpoint: Path, tmp_path_f
 
 
 @pytest.fixture(scope="module")
-def text_client(api_settings: ApiSettings, text_encoder_path: Path) -> Iterator[TestClient]:
-    settings = api_settings.model_copy(update={"text_encoder_path": text_encoder_path})
+def text_client(api_settings: Settings, text_encoder_path: Path) -> Iterator[TestClient]:
+    settings = api_settings.changed(embedding={"text_encoder_path": text_encoder_path})
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -71,11 +71,11 @@ def test_without_a_text_encoder_words_alone_stay_solr_only(client: TestClient) -
     assert body["fusion"] == "text" and body["hits"] == []
 
 
-def test_a_text_encoder_for_another_image_model_is_refused(api_settings: ApiSettings, tmp_path: Path) -> None:
+def test_a_text_encoder_for_another_image_model_is_refused(api_settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "other.pt"
     save_checkpoint(path, text_checkpoint(TextEncoder(TextEncoderConfig(buckets=64, hidden=8)), image_model="0" * 12))
     with (
         pytest.raises(CheckpointError, match="another image model|not"),
-        TestClient(create_app(api_settings.model_copy(update={"text_encoder_path": path}))),
+        TestClient(create_app(api_settings.changed(embedding={"text_encoder_path": path}))),
     ):
         pass

@@ -6,32 +6,35 @@ import pytest
 from typer.testing import CliRunner
 
 from cbir.cli import app
-from cbir.ingest_topology import environment_settings, local_stack_settings
+from cbir.ingest_topology import for_workers
 from cbir.stack.settings import StackSettings
-from embedder import Embedder
+from settings import Settings, resolve_settings
 
 runner = CliRunner()
 
 
-def test_a_deployment_takes_addresses_from_the_environment_and_the_rest_from_the_model(
-    tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_deployment_takes_addresses_from_the_environment(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CBIR_INGEST_BOOTSTRAP_SERVERS", "kafka:9092")
-    monkeypatch.setenv("CBIR_INDEXER_MILVUS_URI", "http://milvus:19530")
-    monkeypatch.setenv("CBIR_INDEXER_SOLR_CORE_URL", "http://solr:8983/solr/catalog")
-    ingest, indexer = environment_settings(tiny_checkpoint)
-    embedder = Embedder.load(tiny_checkpoint)
-    assert ingest.bootstrap_servers == "kafka:9092"
-    assert (indexer.milvus_uri, indexer.solr_core_url) == ("http://milvus:19530", "http://solr:8983/solr/catalog")
-    assert (ingest.embedding_dim, indexer.model_version) == (embedder.dim, embedder.version)
-    assert ingest.model_path.is_absolute()
+    monkeypatch.setenv("CBIR_STORES_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("CBIR_STORES_MILVUS_URI", "http://milvus:19530")
+    monkeypatch.setenv("CBIR_STORES_SOLR_CORE_URL", "http://solr:8983/solr/catalog")
+    StackSettings(run_dir=tmp_path, cluster=True, cluster_base_port=30000).save_ports()  # a stack, ignored
+    stores = resolve_settings(run_dir=tmp_path, local_stack=False).stores
+    assert stores.kafka_bootstrap_servers == "kafka:9092"
+    assert (stores.milvus_uri, stores.solr_core_url) == ("http://milvus:19530", "http://solr:8983/solr/catalog")
 
 
-def test_the_cluster_stack_is_reached_through_its_three_brokers(tiny_checkpoint: Path, tmp_path: Path) -> None:
-    stack = StackSettings(run_dir=tmp_path, cluster=True, cluster_base_port=30000, solr_port=30100)
-    ingest, indexer = local_stack_settings(stack, tiny_checkpoint)
-    assert ingest.bootstrap_servers == "127.0.0.1:30004,127.0.0.1:30005,127.0.0.1:30006"
-    assert indexer.solr_core_url == "http://127.0.0.1:30100/solr/catalog"
+def test_the_workers_get_absolute_paths() -> None:
+    settings = for_workers(Settings().changed(embedding={"model_path": Path("models/catalog.pt")}))
+    assert settings.embedding.model_path.is_absolute()
+
+
+def test_the_cluster_stack_is_reached_through_its_three_brokers(tmp_path: Path) -> None:
+    StackSettings(run_dir=tmp_path, cluster=True, cluster_base_port=30000, solr_port=30100).save_ports()
+    stores = resolve_settings(run_dir=tmp_path).stores
+    assert stores.kafka_bootstrap_servers == "127.0.0.1:30004,127.0.0.1:30005,127.0.0.1:30006"
+    assert stores.solr_core_url == "http://127.0.0.1:30100/solr/catalog"
 
 
 def test_submit_without_nimbus_needs_a_cluster_stack(tmp_path: Path) -> None:

@@ -11,9 +11,7 @@ from typer.testing import CliRunner
 
 from cbir.cli import app
 from embedder import Embedder
-from indexer.settings import get_indexer_settings
 from indexer.vector_store import collection_name
-from ingest.settings import get_ingest_settings
 
 runner = CliRunner()
 
@@ -25,23 +23,17 @@ def test_init_stores_creates_what_is_missing_and_nothing_twice(
 ) -> None:
     topic = f"images-{uuid.uuid4().hex[:8]}"
     env = {
-        "CBIR_INGEST_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "CBIR_INGEST_TOPIC": topic,
-        "CBIR_INGEST_DEAD_LETTER_TOPIC": f"{topic}.dlq",
-        "CBIR_INGEST_STATUS_TOPIC": f"{topic}.status",
-        "CBIR_INDEXER_MILVUS_URI": milvus_uri,
-        "CBIR_INDEXER_SOLR_CORE_URL": solr_core_url,
+        "CBIR_STORES_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "CBIR_STORES_TOPIC": topic,
+        "CBIR_STORES_DEAD_LETTER_TOPIC": f"{topic}.dlq",
+        "CBIR_STORES_STATUS_TOPIC": f"{topic}.status",
+        "CBIR_STORES_MILVUS_URI": milvus_uri,
+        "CBIR_STORES_SOLR_CORE_URL": solr_core_url,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    get_ingest_settings.cache_clear()
-    get_indexer_settings.cache_clear()
-    try:
-        first = runner.invoke(app, ["init-stores", "--model", str(tiny_checkpoint), "--partitions", "2"])
-        second = runner.invoke(app, ["init-stores", "--model", str(tiny_checkpoint), "--partitions", "2"])
-    finally:
-        get_ingest_settings.cache_clear()
-        get_indexer_settings.cache_clear()
+    first = runner.invoke(app, ["init-stores", "--model", str(tiny_checkpoint), "--partitions", "2"])
+    second = runner.invoke(app, ["init-stores", "--model", str(tiny_checkpoint), "--partitions", "2"])
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
     report, again = json.loads(first.output), json.loads(second.output)

@@ -27,13 +27,12 @@ import typer
 import yaml
 from pydantic_settings import BaseSettings
 
-from api.settings import ApiSettings
 from cbir.cli import app
 from cbir.stack.jvm import read_versions
 from cbir.stack.settings import StackSettings
-from indexer.settings import IndexerSettings
-from ingest.settings import IngestSettings
 from ingest.topics import MAX_MESSAGE_BYTES
+from settings import ApiSettings, StoreSettings
+from settings.groups import GROUPS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -316,12 +315,7 @@ def test_compose_file_holds_no_secret_values() -> None:
 
 def settings_classes() -> dict[str, type[BaseSettings]]:
     """The settings class of each CBIR_* prefix."""
-    return {
-        "CBIR_INGEST_": IngestSettings,
-        "CBIR_INDEXER_": IndexerSettings,
-        "CBIR_STACK_": StackSettings,
-        "CBIR_API_": ApiSettings,
-    }
+    return {**{f"CBIR_{group.upper()}_": model for group, model in GROUPS.items()}, "CBIR_STACK_": StackSettings}
 
 
 @pytest.mark.parametrize("name", sorted(services()))
@@ -347,12 +341,9 @@ def test_cbir_variables_are_fields_of_the_settings_classes_with_valid_values(
 
 # Every variable that holds a store address: the service it must name, and the settings default it must agree with.
 ADDRESS_VARIABLES = {
-    "CBIR_INGEST_BOOTSTRAP_SERVERS": ("kafka", IngestSettings, "bootstrap_servers"),
-    "CBIR_INDEXER_MILVUS_URI": ("milvus", IndexerSettings, "milvus_uri"),
-    "CBIR_INDEXER_SOLR_CORE_URL": ("solr", IndexerSettings, "solr_core_url"),
-    "CBIR_API_KAFKA_BOOTSTRAP_SERVERS": ("kafka", IngestSettings, "bootstrap_servers"),
-    "CBIR_API_MILVUS_URI": ("milvus", IndexerSettings, "milvus_uri"),
-    "CBIR_API_SOLR_CORE_URL": ("solr", IndexerSettings, "solr_core_url"),
+    "CBIR_STORES_KAFKA_BOOTSTRAP_SERVERS": ("kafka", StoreSettings, "kafka_bootstrap_servers"),
+    "CBIR_STORES_MILVUS_URI": ("milvus", StoreSettings, "milvus_uri"),
+    "CBIR_STORES_SOLR_CORE_URL": ("solr", StoreSettings, "solr_core_url"),
 }
 
 
@@ -423,14 +414,12 @@ def test_kafka_takes_the_messages_the_api_and_the_publisher_send() -> None:
 
 
 def test_every_service_uses_the_kafka_topics_of_the_settings() -> None:
-    defaults = IngestSettings()
+    defaults = StoreSettings()
     for service in services().values():
         env = environment(service)
-        assert env.get("CBIR_INGEST_TOPIC", defaults.topic) == defaults.topic
-        assert env.get("CBIR_INGEST_DEAD_LETTER_TOPIC", defaults.dead_letter_topic) == defaults.dead_letter_topic
-        assert env.get("CBIR_API_KAFKA_TOPIC", defaults.topic) == defaults.topic
-        assert env.get("CBIR_INGEST_STATUS_TOPIC", defaults.status_topic) == defaults.status_topic
-        assert env.get("CBIR_API_KAFKA_STATUS_TOPIC", defaults.status_topic) == defaults.status_topic
+        assert env.get("CBIR_STORES_TOPIC", defaults.topic) == defaults.topic
+        assert env.get("CBIR_STORES_DEAD_LETTER_TOPIC", defaults.dead_letter_topic) == defaults.dead_letter_topic
+        assert env.get("CBIR_STORES_STATUS_TOPIC", defaults.status_topic) == defaults.status_topic
     crawler = command(services()["crawler"])
     assert crawler[crawler.index("--topic") + 1] == defaults.topic
 

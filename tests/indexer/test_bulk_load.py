@@ -12,7 +12,7 @@ from indexer.bulk_load import bulk_load
 from indexer.catalog_index import CatalogIndex
 from indexer.errors import MetadataFileError
 from indexer.folder_images import list_class_folder, read_metadata_file
-from indexer.settings import IndexerSettings
+from settings import IndexerSettings, StoreSettings
 from tests.synthetic import CATALOG_ROW, COLOURS, coloured_image, jpeg_bytes, write_photo_folder
 
 pytestmark = pytest.mark.integration
@@ -27,8 +27,8 @@ def embedder(tiny_checkpoint: Path) -> Embedder:
 def index(milvus_uri: str, solr_core_url: str, embedder: Embedder) -> Iterator[CatalogIndex]:
     """The index of the tiny model on the test stack, both stores empty at the start."""
     pysolr.Solr(solr_core_url).delete(q="*:*", commit=True)
-    settings = IndexerSettings(milvus_uri=milvus_uri, solr_core_url=solr_core_url, model_version=embedder.version)
-    catalog_index = CatalogIndex.from_settings(settings, embedder.dim)
+    stores = StoreSettings(milvus_uri=milvus_uri, solr_core_url=solr_core_url)
+    catalog_index = CatalogIndex.from_settings(stores, IndexerSettings(), embedder.version, embedder.dim)
     catalog_index.vectors.drop()
     catalog_index.vectors.ensure_collection()
     yield catalog_index

@@ -10,8 +10,8 @@ from cbir.cli import app
 from ingest.errors import KafkaUnavailable, PublishFailed
 from ingest.message import DeleteMessage, UpsertMessage, parse_message
 from ingest.publisher import CatalogPublisher
-from ingest.settings import IngestSettings
 from ingest.topics import MAX_MESSAGE_BYTES, ensure_ingest_topics, ensure_topics
+from settings import StoreSettings
 from tests.ingest.kafka_helpers import CLOTHING_SMALL, read_topic, unique_topic
 from tests.ingest.test_message import upsert_fields
 
@@ -80,8 +80,8 @@ def test_topics_accept_the_largest_message_the_publisher_sends(kafka_bootstrap: 
 
 
 def test_the_ingest_topics_are_created_and_the_status_topic_is_compacted(kafka_bootstrap: str) -> None:
-    settings = IngestSettings(bootstrap_servers=kafka_bootstrap, topic=unique_topic("images"),
-                              dead_letter_topic=unique_topic("dlq"), status_topic=unique_topic("status"))  # fmt: skip
+    settings = StoreSettings(kafka_bootstrap_servers=kafka_bootstrap, topic=unique_topic("images"),
+                             dead_letter_topic=unique_topic("dlq"), status_topic=unique_topic("status"))  # fmt: skip
     create_small_topic(kafka_bootstrap, settings.status_topic, 1_000_000)  # made before, not compacted
     created = ensure_ingest_topics(settings, partitions=2)
     assert sorted(created) == sorted([settings.topic, settings.dead_letter_topic])
