@@ -1,7 +1,7 @@
 """Benchmark of the two stores: upsert throughput (Milvus, Solr) and filtered top-10 search latency (Milvus).
 
 Needs a running stack (`make stack-up`); the stores are found through the store settings
-(CBIR_INDEXER_MILVUS_URI, CBIR_INDEXER_SOLR_CORE_URL). Writes only to collections named `catalog_bench_*` and
+(CBIR_STORES_MILVUS_URI, CBIR_STORES_SOLR_CORE_URL). Writes only to collections named `catalog_bench_*` and
 to Solr documents with model_version `bench`, and removes them afterwards.
 
     .venv/bin/python -m bench.stores --sizes 10000,100000 --out reports/bench_stores.json

@@ -133,7 +133,7 @@ async def search(request: Request, runtime: RuntimeDep) -> Response:
 
     Filters narrow the image search in Milvus itself; `q` adds Solr text relevance, fused by reciprocal rank
     fusion; with `q` alone the order is Solr's (BM25), fused with the text embedding's Milvus ranking when a text
-    encoder is configured (`CBIR_API_TEXT_ENCODER_PATH`). `cursor` is the previous page's `next_cursor`;
+    encoder is configured (`CBIR_EMBEDDING_TEXT_ENCODER_PATH`). `cursor` is the previous page's `next_cursor`;
     `one_per_product` keeps each product's best photo. Neither a photo nor words: 422.
     """
     timings = Timings()
