@@ -50,7 +50,7 @@ class ProductFields(BaseModel):
     brand: str = Field(min_length=1, max_length=256)
     category: str = Field(min_length=1, max_length=128)
     colour: str = Field(min_length=1, max_length=64)
-    price: float = Field(ge=0, strict=True, description="A JSON number (not a string, not a boolean)")
+    price: float = Field(ge=0, description="A number (not a boolean)")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
     product_url: str = Field(pattern=r"^https?://", max_length=2048)
     image_url: str = Field(
@@ -62,6 +62,14 @@ class ProductFields(BaseModel):
         "crawl replaces the product's photos"
     )
     in_stock: bool = True
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        """true is not a price (pydantic would read it as 1.0)."""
+        if isinstance(value, bool):
+            raise ValueError("a price is a number, not a boolean")
+        return value
 
     @field_validator("*")
     @classmethod
