@@ -42,10 +42,11 @@ from cbir.stack.launcher import Stack
 from cbir.stack.process import free_port, stop
 from cbir.stack.settings import StackSettings
 from embedder import Embedder
+from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
 from indexer.item import item_id, photo_sha256
 from indexer.metadata_store import MetadataStore
-from ingest.folder_catalog import demo_message, folder_photos
+from ingest.folder_catalog import demo_message
 from ingest.message import encode_message
 from ingest.settings import IngestSettings
 

@@ -39,6 +39,7 @@ from cbir.indexer_connection import indexer_settings
 from cbir.stack.process import free_port
 from cbir.stack.settings import stack_settings_of
 from embedder import Embedder
+from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
 from indexer.metadata_store import MetadataStore
 from indexer.search_filter import SearchFilter
@@ -233,7 +234,7 @@ def main() -> None:
     embedder = Embedder.load(args.model)
     settings = indexer_settings(run_dir=args.run_dir)
     stack = stack_settings_of(args.run_dir)
-    photos = [path.read_bytes() for path in sorted(args.queries.rglob("*.jpg"))]
+    photos = [path.read_bytes() for path in folder_photos(args.queries)]
     recall_photos = photos[:RECALL_QUERIES]
     query_vectors = embedder.embed(recall_photos)  # (Q, D): what the API computes for the same photos
     rows: list[dict[str, Any]] = []

@@ -15,9 +15,10 @@ from cbir.ingest_topology import background_topology, local_stack_settings, star
 from cbir.stack.launcher import Stack
 from cbir.stack.settings import StackSettings
 from embedder import Embedder
+from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
 from indexer.item import item_id, photo_sha256
-from ingest.folder_catalog import demo_message, folder_photos
+from ingest.folder_catalog import demo_message
 from ingest.publisher import CatalogPublisher
 
 Echo = Callable[[str], None]
