@@ -36,6 +36,7 @@ from kafka import KafkaProducer
 from PIL import Image
 
 from bench.process_cpu import cpu_by_role
+from bench.report_file import write_report
 from cbir.ingest_topology import local_stack_settings, start_ingest_topology
 from cbir.stack.jvm import resolve_jvm_deps
 from cbir.stack.launcher import Stack
@@ -228,8 +229,7 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args)
     print_table(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_report(args.out, result)
     print(f"wrote {args.out}")
 
 

@@ -15,7 +15,6 @@ Removes its collections and Solr documents at the end. Writes reports/bench-quer
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -34,6 +33,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from bench.query_report import write_charts, write_markdown
+from bench.report_file import write_report
 from bench.stores import CATEGORIES, synthetic_catalog, wait_until_settled
 from cbir.indexer_connection import indexer_settings
 from cbir.stack.process import free_port
@@ -276,8 +276,7 @@ def main() -> None:
         "load_average_at_start": load_at_start,
         "rows": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+    write_report(args.out, report)
     charts = write_charts(report, args.out)
     write_markdown(report, args.out.with_suffix(".md"), charts)
     print_table(rows)
