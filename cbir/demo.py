@@ -1,8 +1,9 @@
 """The demo on the streaming path: stack up, ingest topology, publish the catalog to Kafka, wait until every photo is
-searchable, then show the best catalog matches of a few query photos, read back from Milvus and Solr."""
+searchable, then show the best catalog matches of a few query photos, ranked by the API's own search code."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,14 +11,20 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from api.catalog_search import PageRequest, search_page
+from api.metrics import ApiMetrics
+from api.runtime import Runtime, Timings
+from api.schemas import SearchResponse
 from api.settings import get_api_settings
 from cbir.ingest_topology import background_topology, local_stack_settings, start_background_topology
 from cbir.stack.launcher import Stack
 from cbir.stack.settings import StackSettings
 from embedder import Embedder
+from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
 from indexer.item import item_id, photo_sha256
-from ingest.folder_catalog import demo_message, folder_photos
+from indexer.settings import IndexerSettings
+from ingest.folder_catalog import demo_message
 from ingest.publisher import CatalogPublisher
 
 Echo = Callable[[str], None]
@@ -28,8 +35,11 @@ class DemoStalled(RuntimeError):
     """The topology stopped making photos searchable before the whole catalog was."""
 
 
-def start_pipeline(stack: StackSettings, model: Path, echo: Echo) -> tuple[CatalogIndex, Embedder, str]:
-    """The stack up and the ingest topology running in the background; the index, the model, the Kafka address."""
+def start_pipeline(
+    stack: StackSettings, model: Path, echo: Echo
+) -> tuple[CatalogIndex, Embedder, str, IndexerSettings]:
+    """The stack up and the ingest topology running in the background; the index, the model, the Kafka address
+    and the stores' settings."""
     echo("starting the stack (Kafka, Solr, Milvus) ...")
     Stack(stack).up()
     stack = stack.with_saved_ports()
@@ -41,7 +51,7 @@ def start_pipeline(stack: StackSettings, model: Path, echo: Echo) -> tuple[Catal
     else:
         echo(f"ingest topology already running (PID {running.pid})")
     embedder = Embedder.load(model)
-    return CatalogIndex.from_settings(indexer, embedder.dim), embedder, ingest.bootstrap_servers
+    return CatalogIndex.from_settings(indexer, embedder.dim), embedder, ingest.bootstrap_servers, indexer
 
 
 def publish_missing(index: CatalogIndex, catalog: Path, bootstrap_servers: str, echo: Echo) -> dict[str, Path]:
@@ -80,31 +90,39 @@ def wait_searchable(index: CatalogIndex, ids: list[str], stall_timeout_s: float 
     return time.monotonic() - started
 
 
-def show_matches(index: CatalogIndex, embedder: Embedder, queries: Path, count: int, top: int) -> list[str]:
-    """The top catalog matches of `count` query photos spread over the folder, with their Solr fields."""
+def show_matches(indexer: IndexerSettings, embedder: Embedder, queries: Path, count: int, top: int) -> list[str]:
+    """The top catalog matches of `count` query photos spread over the folder, searched as the API searches."""
     paths = folder_photos(queries)
     picks = [paths[i] for i in np.linspace(0, len(paths) - 1, count).astype(int)]
-    vectors = embedder.embed([path.read_bytes() for path in picks])
+    vectors = embedder.embed([path.read_bytes() for path in picks])  # (Q, D)
     lines = []
-    for path, hits in zip(picks, index.vectors.search_batch(vectors, k=top), strict=True):
-        items = index.get([hit.id for hit in hits])
+    for path, page in zip(picks, asyncio.run(_first_pages(indexer, embedder, vectors, top)), strict=True):
         lines.append(f"\nquery {path.parent.name}/{path.name}:")
-        for rank, hit in enumerate(hits, 1):
-            item = items.get(hit.id)
-            if item is None:
-                lines.append(f"  {rank}. (no metadata yet) score {hit.score:.3f}")
-                continue
-            mark = "✓" if item.category == path.parent.name else "✗"
+        for rank, hit in enumerate(page.hits, 1):
+            mark = "✓" if hit.category == path.parent.name else "✗"
             lines.append(
-                f"  {rank}. {mark} {item.category:<11} score {hit.score:.3f}  {item.title} by {item.brand}, "
-                f"{item.price:.2f} {item.currency}"
+                f"  {rank}. {mark} {hit.category:<11} score {hit.score:.3f}  {hit.title} by {hit.brand}, "
+                f"{hit.price:.2f} {hit.currency}"
             )
     return lines
 
 
+async def _first_pages(
+    indexer: IndexerSettings, embedder: Embedder, vectors: np.ndarray, top: int
+) -> list[SearchResponse]:
+    """The first page of results of each query vector, from the API's search over the demo's stores."""
+    stores = {"milvus_uri": indexer.milvus_uri, "solr_core_url": indexer.solr_core_url}
+    runtime = Runtime(get_api_settings().model_copy(update=stores), embedder, ApiMetrics())
+    page = PageRequest(search_filter=None, text=None, k=top, offset=0, fingerprint="demo")
+    try:
+        return await asyncio.gather(*(search_page(runtime, vector, page, Timings()) for vector in vectors))
+    finally:
+        runtime.close()
+
+
 def run_demo(stack: StackSettings, model: Path, catalog: Path, queries: Path, count: int, echo: Echo) -> None:
     """The whole demo, printing as it goes; the stack and topology keep running afterwards."""
-    index, embedder, bootstrap_servers = start_pipeline(stack, model, echo)
+    index, embedder, bootstrap_servers, indexer = start_pipeline(stack, model, echo)
     photos = publish_missing(index, catalog, bootstrap_servers, echo)
     seconds = wait_searchable(index, list(photos))
     index.flush()
@@ -112,7 +130,7 @@ def run_demo(stack: StackSettings, model: Path, catalog: Path, queries: Path, co
         f"all {len(photos)} catalog photos searchable in Milvus ({index.vectors.count()} vectors of model "
         f"{embedder.version}) and Solr, {seconds:.1f} s after publishing"
     )
-    for line in show_matches(index, embedder, queries, count, top=5):
+    for line in show_matches(indexer, embedder, queries, count, top=5):
         echo(line)
     api = get_api_settings()
     photo = folder_photos(queries)[0].resolve()

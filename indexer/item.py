@@ -13,6 +13,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 contr
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 # CatalogItem's fields that are not the product's: derived from the photo and the embedder, never given by crawlers
 DERIVED_FIELDS = ("id", "photo_sha256", "model_version")
+# CatalogItem's text fields that searches filter on (any of several values) and count as facets
+FILTER_FIELDS = ("category", "brand", "colour", "source_site")
 
 
 def _to_utc(value: datetime) -> datetime:
