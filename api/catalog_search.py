@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from api.cursor import encode_cursor
 from api.fusion import FusedHit, collapse, reciprocal_rank_fusion
 from api.runtime import Runtime, Timings
-from api.schemas import Hit, SearchResponse
+from api.schemas import Hit, SearchResponse, shown_fields
 from indexer.item import CatalogItem
 from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorHit
@@ -123,6 +123,5 @@ async def _fetch_missing(runtime: Runtime, ids: list[str], known: dict[str, Cata
 
 def _hit(hit: FusedHit, item: CatalogItem, fused: bool) -> Hit:
     """The response hit of a ranked item."""
-    fields = item.model_dump(exclude={"model_version", "crawled_at"})
     score = hit.score if fused else (hit.image_score or 0.0)
-    return Hit(**fields, score=score, image_score=hit.image_score, text_rank=hit.text_rank)
+    return Hit(**shown_fields(item), score=score, image_score=hit.image_score, text_rank=hit.text_rank)

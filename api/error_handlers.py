@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import errors
 from embedder.errors import EmbedderError
 from indexer.errors import DimensionMismatch, IndexerError, StoreRequestRejected, StoreUnavailable
+from indexer.validation import validation_problems
 from ingest.errors import IngestError, KafkaUnavailable, PublishFailed, RecordRejected
 from ingest.fetch import ImageUnavailable
 
@@ -58,15 +59,6 @@ def status_of(error: Exception) -> tuple[int, str]:
     return 500, "internal_error"
 
 
-def validation_message(error: RequestValidationError) -> str:
-    """One line naming each bad field and what is wrong with it."""
-    parts = []
-    for problem in error.errors()[:5]:
-        location = ".".join(str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path"))
-        parts.append(f"{location or 'request'}: {problem.get('msg', 'invalid')}")
-    return "; ".join(parts)
-
-
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     status, code = status_of(error)
     if status >= 500:
@@ -80,7 +72,7 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    return JSONResponse(error_body("invalid_field", validation_message(error)), status_code=422)
+    return JSONResponse(error_body("invalid_field", validation_problems(error.errors())), status_code=422)
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:

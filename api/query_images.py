@@ -12,14 +12,10 @@ from starlette.requests import Request
 from api.errors import InvalidField, MalformedBody, NotAnImage, PayloadTooLarge, UnsupportedMediaType
 from api.runtime import Runtime, Timings
 from api.schemas import SearchOptions, SearchRequest
+from indexer.item import FILTER_FIELDS
+from indexer.validation import validation_problems
 
-LIST_FIELDS = ("category", "brand", "colour", "source_site")
 MAX_FORM_FIELDS = 64
-
-
-def validation_problem(error: ValidationError) -> str:
-    """One line naming each bad field and what is wrong with it."""
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in error.errors()[:5])
 
 
 async def read_search_query(request: Request, runtime: Runtime, timings: Timings) -> tuple[bytes, SearchOptions]:
@@ -48,11 +44,11 @@ async def _from_multipart(request: Request, max_bytes: int) -> tuple[bytes, Sear
         values = [value for value in form.getlist(name) if isinstance(value, str)]
         if len(values) != len(form.getlist(name)):
             raise InvalidField(f"{name}: expected a text field, got a file")
-        fields[name] = values if name in LIST_FIELDS else values[-1]
+        fields[name] = values if name in FILTER_FIELDS else values[-1]
     try:
         return image, SearchOptions.model_validate(fields)
     except ValidationError as error:
-        raise InvalidField(validation_problem(error)) from error
+        raise InvalidField(validation_problems(error.errors())) from error
 
 
 async def _from_json(request: Request, runtime: Runtime, timings: Timings) -> tuple[bytes, SearchOptions]:
@@ -61,8 +57,8 @@ async def _from_json(request: Request, runtime: Runtime, timings: Timings) -> tu
         query = SearchRequest.model_validate_json(await request.body())
     except ValidationError as error:
         if any(problem["type"] == "json_invalid" for problem in error.errors()):
-            raise MalformedBody(f"the body is not valid JSON: {validation_problem(error)}") from error
-        raise InvalidField(validation_problem(error)) from error
+            raise MalformedBody(f"the body is not valid JSON: {validation_problems(error.errors())}") from error
+        raise InvalidField(validation_problems(error.errors())) from error
     if (query.image_b64 is None) == (query.image_url is None):
         raise InvalidField("give exactly one of image_b64 and image_url")
     options = SearchOptions.model_validate(query.model_dump(exclude={"image_b64", "image_url"}))
@@ -89,7 +85,7 @@ def openapi_request_body() -> dict[str, Any]:
         "required": ["image"],
         "properties": {"image": {"type": "string", "format": "binary"}, **options["properties"]},
     }
-    encoding = {name: {"style": "form", "explode": True} for name in LIST_FIELDS}
+    encoding = {name: {"style": "form", "explode": True} for name in FILTER_FIELDS}
     return {
         "required": True,
         "content": {

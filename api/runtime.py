@@ -29,6 +29,7 @@ from api.errors import ProductNotFound, StatusUnavailable
 from api.load_shedding import BoundedPool
 from api.metrics import ApiMetrics
 from embedder import CheckpointError, Embedder
+from embedder.data.image_folder import folder_photos
 from embedder.text_encoder import TextEmbedder
 from indexer.errors import IndexerError
 from indexer.item import CatalogItem, photo_sha256
@@ -46,7 +47,6 @@ from settings import Settings
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 MAX_SEARCH_BATCHERS = 256  # one micro-batcher per (limit, filter) searched lately
 MAX_PRODUCT_PHOTOS = 100  # photos listed in a product's status
 
@@ -67,8 +67,7 @@ class Timings:
 
 def photo_index(folder: Path) -> dict[str, Path]:
     """photo_sha256 of the bytes -> path, for every photo under folder."""
-    paths = (path for path in folder.rglob("*") if path.suffix.lower() in PHOTO_SUFFIXES and path.is_file())
-    return {photo_sha256(path.read_bytes()): path for path in paths}
+    return {photo_sha256(path.read_bytes()): path for path in folder_photos(folder)}
 
 
 class Runtime:

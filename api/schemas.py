@@ -1,10 +1,11 @@
 """Request and response models of the API (one module, so the contract can be read in one place)."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from indexer.item import CatalogItem
 from indexer.search_filter import SearchFilter
 
 ItemId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="indexer.item.item_id(product_id, photo)")]
@@ -82,6 +83,11 @@ class Item(BaseModel):
     image_url: str
     source_site: str
     in_stock: bool
+
+
+def shown_fields(item: CatalogItem) -> dict[str, Any]:
+    """The fields of a stored item that shoppers see: those of Item (not its photo hash, crawl time or model)."""
+    return item.model_dump(include=set(Item.model_fields))
 
 
 class Hit(Item):

@@ -16,6 +16,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bench.report_file import write_report
 from embedder import Embedder, presets
 from embedder.config import LossWeights
 from embedder.evaluation.protocols import catalog_protocols
@@ -70,8 +71,7 @@ def main() -> None:
         model = ModelRepresentation(name, Embedder.load(checkpoint, batch_size=256))
         report["variants"][name] = {p.name: p.run(model, progress=False) for p in protocols}
         report["variants"][name]["train_seconds"] = time.perf_counter() - started
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        write_report(args.out, report)
     print(markdown_table(report))
 
 

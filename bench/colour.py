@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import time
 from collections import Counter
 from pathlib import Path
 
+from bench.report_file import write_report
 from embedder.colour import PALETTE, are_neighbours, dominant_colour
 
 
@@ -67,8 +67,7 @@ def main() -> None:
             f"{scores['exact_or_also_right']:.0%}, within neighbour {scores['within_neighbour']:.0%}"
         )
     print(f"{ms_per_photo:.1f} ms per photo")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_report(args.out, result)
     print(f"wrote {args.out}")
 
 

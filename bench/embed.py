@@ -7,7 +7,6 @@ Prints a table and writes reports/bench-embed.json.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench.report_file import write_report
 from embedder import Embedder
 from embedder.data.image_folder import list_image_folder
 from embedder.preprocessing import normalize
@@ -87,8 +87,7 @@ def main() -> None:
     for row in rows:
         speed, share = f"{row['images_per_s']:>10.1f} {row['ms_per_image']:>10.2f}", row["decode_resize_share"]
         print(f"{row['batch_size']:>6} {speed} {share:>20.0%}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_report(args.out, result)
     print(f"wrote {args.out}")
 
 

@@ -36,6 +36,7 @@ from kafka import KafkaProducer
 from PIL import Image
 
 from bench.process_cpu import cpu_by_role
+from bench.report_file import write_report
 from cbir.ingest_topology import start_ingest_topology
 from cbir.stack.jvm import resolve_jvm_deps
 from cbir.stack.launcher import Stack
@@ -43,10 +44,11 @@ from cbir.stack.process import free_port, stop
 from cbir.stack.settings import StackSettings
 from embedder import Embedder
 from embedder.checkpoint_facts import read_config
+from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
 from indexer.item import item_id, photo_sha256
 from indexer.metadata_store import MetadataStore
-from ingest.folder_catalog import demo_message, folder_photos
+from ingest.folder_catalog import demo_message
 from ingest.message import encode_message
 from settings import Settings, resolve_settings
 
@@ -231,8 +233,7 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args)
     print_table(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_report(args.out, result)
     print(f"wrote {args.out}")
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from bench.report_file import write_report
 from embedder import Embedder
 from embedder.data.image_folder import list_image_folder
 from mining.proposals import propose
@@ -66,7 +67,7 @@ def main() -> None:
         print(json.dumps(runs[-1]))
     result = {"model": args.model, "model_version": embedder.version, "held_out": args.held_out,
               "cpus": os.cpu_count(), "load_average": os.getloadavg(), "runs": runs}  # fmt: skip
-    Path(args.out).write_text(json.dumps(result, indent=2))
+    write_report(Path(args.out), result)
 
 
 if __name__ == "__main__":

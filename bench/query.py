@@ -15,7 +15,6 @@ Removes its collections and Solr documents at the end. Writes reports/bench-quer
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -34,10 +33,12 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from bench.query_report import write_charts, write_markdown
+from bench.report_file import write_report
 from bench.stores import CATEGORIES, synthetic_catalog, wait_until_settled
 from cbir.stack.process import free_port
 from cbir.stack.settings import stack_settings_of
 from embedder import Embedder
+from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
 from indexer.metadata_store import MetadataStore
 from indexer.search_filter import SearchFilter
@@ -233,7 +234,7 @@ def main() -> None:
     embedder = Embedder.load(args.model)
     settings = resolve_settings(run_dir=args.run_dir).stores
     stack = stack_settings_of(args.run_dir)
-    photos = [path.read_bytes() for path in sorted(args.queries.rglob("*.jpg"))]
+    photos = [path.read_bytes() for path in folder_photos(args.queries)]
     recall_photos = photos[:RECALL_QUERIES]
     query_vectors = embedder.embed(recall_photos)  # (Q, D): what the API computes for the same photos
     rows: list[dict[str, Any]] = []
@@ -275,8 +276,7 @@ def main() -> None:
         "load_average_at_start": load_at_start,
         "rows": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+    write_report(args.out, report)
     charts = write_charts(report, args.out)
     write_markdown(report, args.out.with_suffix(".md"), charts)
     print_table(rows)

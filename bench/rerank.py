@@ -12,13 +12,13 @@ Prints a table and writes reports/bench-rerank.json.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import get_args
 
 import numpy as np
 
+from bench.report_file import write_report
 from embedder import Embedder
 from embedder.evaluation.protocols import catalog_protocols
 from embedder.rerank import THUMBNAIL_SIZE, Reranker, grey_thumbnail, rerank
@@ -85,8 +85,7 @@ def main() -> None:
             f"{row['k']:>4} {row['reranker']:>12} {row['R@1']:>6.3f} {row['R@5']:>6.3f} {mrr:>6.3f} "
             f"{row['ms_p50']:>7.2f} {row['ms_p99']:>7.2f}"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_report(args.out, result)
     print(f"wrote {args.out}")
 
 

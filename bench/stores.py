@@ -21,6 +21,7 @@ import typer
 from numpy.typing import NDArray
 from tqdm import tqdm
 
+from bench.report_file import write_report
 from indexer.item import CatalogItem, item_id, photo_sha256
 from indexer.metadata_store import MetadataStore
 from indexer.search_filter import SearchFilter
@@ -180,8 +181,7 @@ def main(
         "upserts": bench_upserts(settings, dim, items_per_size) if upserts else [],
         "searches": [bench_searches(settings, int(size), dim, queries) for size in sizes.split(",")],
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    write_report(out, report)
     print(json.dumps(report, indent=2))
 
 

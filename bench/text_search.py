@@ -20,7 +20,6 @@ Writes reports/bench-text-search.json and reports/bench-text-search.md.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from api.fusion import reciprocal_rank_fusion
+from bench.report_file import write_report
 from embedder import Embedder
 from embedder.colour import PALETTE
 from embedder.data.image_folder import list_image_folder
@@ -166,8 +166,7 @@ def main() -> None:
         "summary": summary,
         "per_query": per_query,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_report(args.out, report)
     args.out.with_suffix(".md").write_text(markdown(report))
     print(markdown(report))
 

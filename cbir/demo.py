@@ -1,8 +1,9 @@
 """The demo on the streaming path: stack up, ingest topology, publish the catalog to Kafka, wait until every photo is
-searchable, then show the best catalog matches of a few query photos, read back from Milvus and Solr."""
+searchable, then show the best catalog matches of a few query photos, ranked by the API's own search code."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,13 +11,18 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from api.catalog_search import PageRequest, search_page
+from api.metrics import ApiMetrics
+from api.runtime import Runtime, Timings
+from api.schemas import SearchResponse
 from cbir.ingest_topology import background_topology, start_background_topology
 from cbir.stack.launcher import Stack
 from cbir.stack.settings import StackSettings
 from embedder import Embedder
+from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
 from indexer.item import item_id, photo_sha256
-from ingest.folder_catalog import demo_message, folder_photos
+from ingest.folder_catalog import demo_message
 from ingest.publisher import CatalogPublisher
 from settings import Settings, StoreSettings, resolve_settings
 
@@ -82,26 +88,31 @@ def wait_searchable(index: CatalogIndex, ids: list[str], stall_timeout_s: float 
     return time.monotonic() - started
 
 
-def show_matches(index: CatalogIndex, embedder: Embedder, queries: Path, count: int, top: int) -> list[str]:
-    """The top catalog matches of `count` query photos spread over the folder, with their Solr fields."""
+def show_matches(settings: Settings, embedder: Embedder, queries: Path, count: int, top: int) -> list[str]:
+    """The top catalog matches of `count` query photos spread over the folder, searched as the API searches."""
     paths = folder_photos(queries)
     picks = [paths[i] for i in np.linspace(0, len(paths) - 1, count).astype(int)]
-    vectors = embedder.embed([path.read_bytes() for path in picks])
+    vectors = embedder.embed([path.read_bytes() for path in picks])  # (Q, D)
     lines = []
-    for path, hits in zip(picks, index.vectors.search_batch(vectors, k=top), strict=True):
-        items = index.get([hit.id for hit in hits])
+    for path, page in zip(picks, asyncio.run(_first_pages(settings, embedder, vectors, top)), strict=True):
         lines.append(f"\nquery {path.parent.name}/{path.name}:")
-        for rank, hit in enumerate(hits, 1):
-            item = items.get(hit.id)
-            if item is None:
-                lines.append(f"  {rank}. (no metadata yet) score {hit.score:.3f}")
-                continue
-            mark = "✓" if item.category == path.parent.name else "✗"
+        for rank, hit in enumerate(page.hits, 1):
+            mark = "✓" if hit.category == path.parent.name else "✗"
             lines.append(
-                f"  {rank}. {mark} {item.category:<11} score {hit.score:.3f}  {item.title} by {item.brand}, "
-                f"{item.price:.2f} {item.currency}"
+                f"  {rank}. {mark} {hit.category:<11} score {hit.score:.3f}  {hit.title} by {hit.brand}, "
+                f"{hit.price:.2f} {hit.currency}"
             )
     return lines
+
+
+async def _first_pages(settings: Settings, embedder: Embedder, vectors: np.ndarray, top: int) -> list[SearchResponse]:
+    """The first page of results of each query vector, from the API's search over the demo's stores."""
+    runtime = Runtime(settings, embedder, ApiMetrics())
+    page = PageRequest(search_filter=None, text=None, k=top, offset=0, fingerprint="demo")
+    try:
+        return await asyncio.gather(*(search_page(runtime, vector, page, Timings()) for vector in vectors))
+    finally:
+        runtime.close()
 
 
 def run_demo(stack: StackSettings, model: Path | None, catalog: Path, queries: Path, count: int, echo: Echo) -> None:
@@ -114,7 +125,7 @@ def run_demo(stack: StackSettings, model: Path | None, catalog: Path, queries: P
         f"all {len(photos)} catalog photos searchable in Milvus ({index.vectors.count()} vectors of model "
         f"{embedder.version}) and Solr, {seconds:.1f} s after publishing"
     )
-    for line in show_matches(index, embedder, queries, count, top=5):
+    for line in show_matches(settings, embedder, queries, count, top=5):
         echo(line)
     api = settings.api
     photo = folder_photos(queries)[0].resolve()

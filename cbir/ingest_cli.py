@@ -35,7 +35,8 @@ def publish(
     limit: Annotated[int, typer.Option(help="Publish the first N photos only (0: all)")] = 0,
 ) -> None:
     """Publish a folder catalog to Kafka (deterministic demo titles, brands, prices, colours), with progress."""
-    from ingest.folder_catalog import DEFAULT_IMAGE_BASE_URL, demo_message, folder_photos
+    from embedder.data.image_folder import folder_photos
+    from ingest.folder_catalog import DEFAULT_IMAGE_BASE_URL, demo_message
     from ingest.publisher import CatalogPublisher
     from settings import resolve_settings
 

@@ -3,13 +3,12 @@
 Two layouts:
 
 - a class-folder tree `DIR/<category>/<image>` (such as clothing-small/train) without a metadata file: the
-  category is the folder name, the other fields are synthetic (`indexer.sample_catalog`);
+  photos and their categories are those of `embedder.data.image_folder`, the other fields are synthetic
+  (`indexer.sample_catalog`);
 - any folder plus a metadata file, JSON Lines (`.jsonl`) or CSV (`.csv`), one row per photo: `image` (its path,
-  relative to DIR unless absolute) and the catalog fields of `CatalogItem` except `id` and `photo_sha256` (from
-  the product and the photo) and `model_version` (the embedder's), i.e. product_id, title, brand, category,
-  colour, price, currency, product_url, image_url, source_site, crawled_at (ISO 8601 with a time zone) and,
-  optionally, in_stock (default true). Only the photos listed are loaded. Every row is checked before anything is
-  loaded.
+  relative to DIR unless absolute) and the fields of `indexer.item.ProductFields` (those of `CatalogItem` but the
+  DERIVED_FIELDS, which come from the product, the photo and the embedder; crawled_at in ISO 8601 with a time
+  zone, in_stock optional). Only the photos listed are loaded. Every row is checked before anything is loaded.
 """
 
 import csv
@@ -21,10 +20,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from embedder.data.image_folder import IMAGE_SUFFIXES
+from embedder.data.image_folder import folder_photos, photo_category
 from indexer.errors import ImageFolderError, MetadataFileError
 from indexer.item import DERIVED_FIELDS, CatalogItem
 from indexer.sample_catalog import sample_item_fields
+from indexer.validation import validation_problems
 
 IMAGE_COLUMN = "image"
 _PLACEHOLDER = {"id": "0" * 64, "photo_sha256": "0" * 64, "model_version": "metadata-check"}
@@ -49,12 +49,8 @@ def list_class_folder(root: Path) -> list[FolderImage]:
     """The photos of a `root/<category>/<image>` tree, sorted, each with its folder name as category."""
     if not root.is_dir():
         raise ImageFolderError(f"{root} is not a folder")
-    images = [
-        FolderImage(path=path, category=folder.name)
-        for folder in sorted(p for p in root.iterdir() if p.is_dir())
-        for path in sorted(folder.iterdir())
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
-    ]
+    categories = {path: photo_category(path, root) for path in folder_photos(root)}
+    images = [FolderImage(path=path, category=category) for path, category in categories.items() if category]
     if not images:
         raise ImageFolderError(f"{root} has no <category>/<image> photos; give a metadata file for a flat folder")
     return images
@@ -69,7 +65,7 @@ def read_metadata_file(metadata: Path, root: Path) -> list[FolderImage]:
 
 
 def _rows(metadata: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) of each row of the file, by its suffix."""
+    """(line number, row) of each row of the file, by its suffix (a CSV row's values are all text)."""
     suffix = metadata.suffix.lower()
     if suffix not in (".jsonl", ".csv"):
         raise MetadataFileError(f"{metadata}: expected a .jsonl or .csv metadata file")
@@ -108,8 +104,11 @@ def _folder_image(row: dict[str, Any], root: Path, where: str) -> FolderImage:
     if derived:
         raise MetadataFileError(f"{where}: {', '.join(derived)} must not be given (derived from the photo and model)")
     try:
-        item = CatalogItem.model_validate({**fields, **_PLACEHOLDER})
+        if all(isinstance(value, str) for value in fields.values()):  # a CSV row (or all-text JSON): text forms
+            item = CatalogItem.model_validate_strings({**fields, **_PLACEHOLDER})
+        else:  # a JSON row: each field of its JSON type, as in the ingest message (a price is a number)
+            item = CatalogItem.model_validate({**fields, **_PLACEHOLDER})
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        problems = validation_problems(error.errors(), subject="row", most=None)
         raise MetadataFileError(f"{where}: not a valid catalog item: {problems}") from error
     return FolderImage(path=root / str(image), fields=item.model_dump(exclude=set(DERIVED_FIELDS)))

@@ -13,6 +13,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 contr
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 # CatalogItem's fields that are not the product's: derived from the photo and the embedder, never given by crawlers
 DERIVED_FIELDS = ("id", "photo_sha256", "model_version")
+# CatalogItem's text fields that searches filter on (any of several values) and count as facets
+FILTER_FIELDS = ("category", "brand", "colour", "source_site")
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -50,7 +52,7 @@ class ProductFields(BaseModel):
     brand: str = Field(min_length=1, max_length=256)
     category: str = Field(min_length=1, max_length=128)
     colour: str = Field(min_length=1, max_length=64)
-    price: float = Field(ge=0, strict=True, description="A JSON number (not a string, not a boolean)")
+    price: float = Field(ge=0, description="A number (not a boolean)")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
     product_url: str = Field(pattern=r"^https?://", max_length=2048)
     image_url: str = Field(
@@ -62,6 +64,14 @@ class ProductFields(BaseModel):
         "crawl replaces the product's photos"
     )
     in_stock: bool = True
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        """true is not a price (pydantic would read it as 1.0)."""
+        if isinstance(value, bool):
+            raise ValueError("a price is a number, not a boolean")
+        return value
 
     @field_validator("*")
     @classmethod

@@ -17,13 +17,12 @@ import pysolr
 import requests
 
 from indexer.errors import StoreRequestRejected, StoreUnavailable
-from indexer.item import CatalogItem
+from indexer.item import FILTER_FIELDS, CatalogItem
 from indexer.search_filter import SearchFilter
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-FACET_FIELDS = ("category", "brand", "colour", "source_site")
 _TRANSIENT_HTTP = {"502", "503", "504"}
 _SOLR_DATE = "%Y-%m-%dT%H:%M:%SZ"
 _QUERY_SYNTAX = re.compile(r'([+\-!(){}\[\]^"~*?:\\/&|])')
@@ -247,7 +246,7 @@ class MetadataStore:
         self,
         text: str | None = None,
         search_filter: SearchFilter | None = None,
-        fields: Sequence[str] = FACET_FIELDS,
+        fields: Sequence[str] = FILTER_FIELDS,
         limit: int = 100,
         model_version: str | None = None,
     ) -> dict[str, dict[str, int]]:

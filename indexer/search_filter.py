@@ -4,6 +4,8 @@ import unicodedata
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from indexer.item import FILTER_FIELDS
+
 
 class SearchFilter(BaseModel):
     """Restrict results to items matching every given condition; a list matches any of its values."""
@@ -18,7 +20,7 @@ class SearchFilter(BaseModel):
     price_max: float | None = Field(default=None, ge=0)
     in_stock: bool | None = None
 
-    @field_validator("category", "brand", "colour", "source_site")
+    @field_validator(*FILTER_FIELDS)
     @classmethod
     def _printable(cls, values: list[str] | None) -> list[str] | None:
         """Refuse control characters (a newline, ...): no catalog value has them, and no store query may see them."""
@@ -36,10 +38,5 @@ class SearchFilter(BaseModel):
 
     def string_conditions(self) -> dict[str, list[str]]:
         """The string fields that are set, by field name."""
-        fields = {
-            "category": self.category,
-            "brand": self.brand,
-            "colour": self.colour,
-            "source_site": self.source_site,
-        }
+        fields = {name: getattr(self, name) for name in FILTER_FIELDS}
         return {name: values for name, values in fields.items() if values is not None}

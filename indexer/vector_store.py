@@ -16,14 +16,14 @@ from pymilvus import DataType, MilvusClient
 from pymilvus.exceptions import ConnectError, MilvusException, MilvusUnavailableException
 
 from indexer.errors import DimensionMismatch, SchemaOutdated, StoreRequestRejected, StoreUnavailable
-from indexer.item import ITEM_ID_LENGTH, CatalogItem
+from indexer.item import FILTER_FIELDS, ITEM_ID_LENGTH, CatalogItem
 from indexer.search_filter import SearchFilter
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 VECTOR_FIELD = "vector"
-STRING_FIELDS = ("product_id", "category", "brand", "colour", "source_site")
+STRING_FIELDS = ("product_id", *FILTER_FIELDS)
 SCALAR_FIELDS = (*STRING_FIELDS, "price", "in_stock")
 # Milvus status codes that mean "try again later": connection failed, rate limited.
 _TRANSIENT_CODES = {2, 8}

@@ -7,10 +7,9 @@ publishing the same folder twice sends the same messages. Only `image_url` is th
 """
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
-from embedder.data.image_folder import IMAGE_SUFFIXES
+from embedder.data.image_folder import photo_category
 from indexer.sample_catalog import sample_item_fields
 from ingest.message import SCHEMA_VERSION, UpsertMessage
 
@@ -18,17 +17,12 @@ DEFAULT_IMAGE_BASE_URL = "https://img.cbir-demo.example/"
 FLAT_FOLDER_CATEGORY = "clothing"
 
 
-def folder_photos(root: Path) -> list[Path]:
-    """The photos under root (any depth), in a stable order."""
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
 def demo_message(
     path: Path, root: Path, image_base_url: str = DEFAULT_IMAGE_BASE_URL, inline: bool = True
 ) -> UpsertMessage:
     """The message of one photo; its bytes inline (base64) unless inline is False (then fetched from the URL)."""
     image = path.read_bytes()
-    category = path.parent.name if path.parent != root else FLAT_FOLDER_CATEGORY
+    category = photo_category(path, root) or FLAT_FOLDER_CATEGORY
     return UpsertMessage(
         schema_version=SCHEMA_VERSION,
         op="upsert",
@@ -38,11 +32,3 @@ def demo_message(
             "image_b64": base64.b64encode(image).decode() if inline else None,
         },
     )
-
-
-def folder_messages(
-    root: Path, image_base_url: str = DEFAULT_IMAGE_BASE_URL, inline: bool = True
-) -> Iterator[UpsertMessage]:
-    """The message of every photo under root."""
-    for path in folder_photos(root):
-        yield demo_message(path, root, image_base_url, inline)

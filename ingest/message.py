@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from indexer.item import MAX_PRODUCT_ID_LENGTH, CatalogItem, ProductFields, UtcDatetime, item_id
+from indexer.validation import validation_problems
 from ingest.errors import RecordRejected
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -97,7 +98,7 @@ def parse_message(raw: bytes | str) -> UpsertMessage | DeleteMessage:
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in error.errors())
+        problems = validation_problems(error.errors(), subject="message", most=None)
         raise RecordRejected(PARSE_STAGE, f"invalid message: {problems}") from error
 
 

@@ -43,13 +43,6 @@ def append_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
     return len(lines)
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every record of a JSONL file (none if it does not exist yet)."""
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def label_record(item: CatalogItem, category: str, cluster: int) -> dict[str, Any]:
     """The labels-file record of one accepted item, naming its photo by photo_sha256."""
     at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query
 from api.deps import RuntimeDep
 from api.routers.search import search_filter_of
 from api.schemas import FacetQuery, FacetsResponse, error_responses
+from indexer.item import FILTER_FIELDS
 
 router = APIRouter(prefix="/v1", tags=["facets"])
-FACET_FIELDS = ("category", "brand", "colour", "source_site")
 
 
 @router.get(
@@ -19,8 +19,8 @@ async def facets(query: Annotated[FacetQuery, Query()], runtime: RuntimeDep) -> 
     """How many indexed items have each category, brand, colour and source site, under the filters and text."""
     search_filter = search_filter_of(query)
     text = query.q.strip() if query.q and query.q.strip() else None
+    version = runtime.model_version
     counts = await runtime.call_store(
-        "solr", "facets",
-        lambda: runtime.metadata().facet_counts(text, search_filter, FACET_FIELDS, model_version=runtime.model_version),
-    )  # fmt: skip
-    return FacetsResponse(facets={field: counts.get(field, {}) for field in FACET_FIELDS})
+        "solr", "facets", lambda: runtime.metadata().facet_counts(text, search_filter, model_version=version)
+    )
+    return FacetsResponse(facets={field: counts.get(field, {}) for field in FILTER_FIELDS})

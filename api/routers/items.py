@@ -12,7 +12,7 @@ from api.deps import ApiKeyDep, RuntimeDep
 from api.errors import ItemNotFound, PayloadTooLarge
 from api.routers.search import filter_key, page_size, search_filter_of, timed_json
 from api.runtime import Runtime, Timings
-from api.schemas import Item, ItemId, PublishAccepted, SearchResponse, SimilarQuery, error_responses
+from api.schemas import Item, ItemId, PublishAccepted, SearchResponse, SimilarQuery, error_responses, shown_fields
 from indexer.item import CatalogItem
 from ingest.message import UpsertMessage, encode_message
 from ingest.topics import MAX_MESSAGE_BYTES
@@ -26,7 +26,7 @@ ItemIdPath = Annotated[ItemId, Path(description="The item id (from its product i
 async def get_item(item_id: ItemIdPath, runtime: RuntimeDep) -> Item:
     """The catalog fields of one indexed item."""
     item = await _stored_item(item_id, runtime)
-    return Item(**item.model_dump(exclude={"model_version", "crawled_at"}))
+    return Item(**shown_fields(item))
 
 
 async def _stored_item(item_id: str, runtime: Runtime) -> CatalogItem:

@@ -12,16 +12,12 @@ from api.catalog_search import PageRequest, search_page
 from api.cursor import decode_cursor, query_fingerprint
 from api.deps import RuntimeDep
 from api.errors import BadFilter, InvalidField
-from api.query_images import (
-    LIST_FIELDS,
-    MAX_FORM_FIELDS,
-    openapi_request_body,
-    read_search_query,
-    validation_problem,
-)
+from api.query_images import MAX_FORM_FIELDS, openapi_request_body, read_search_query
 from api.runtime import Runtime, Timings
 from api.schemas import Filters, SearchOptions, SearchRequest, SearchResponse, error_responses
+from indexer.item import FILTER_FIELDS
 from indexer.search_filter import SearchFilter
+from indexer.validation import validation_problems
 
 router = APIRouter(prefix="/v1", tags=["search"])
 NO_QUERY = "give a photo (`image`, `image_b64` or `image_url`) or words (`q`), or both"
@@ -32,9 +28,7 @@ def search_filter_of(filters: Filters) -> SearchFilter | None:
     try:
         return filters.to_search_filter()
     except ValidationError as error:
-        raise BadFilter(
-            "; ".join(problem["msg"].removeprefix("Value error, ") for problem in error.errors())
-        ) from error
+        raise BadFilter(validation_problems(error.errors(), subject="filters")) from error
 
 
 def page_size(requested: int | None, runtime: Runtime) -> int:
@@ -77,7 +71,7 @@ async def text_only_options(request: Request) -> SearchOptions | None:
         form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)  # parsed once: Starlette keeps it
         if "image" in form:
             return None
-        fields = {name: form.getlist(name) if name in LIST_FIELDS else form.getlist(name)[-1] for name in form}
+        fields = {name: form.getlist(name) if name in FILTER_FIELDS else form.getlist(name)[-1] for name in form}
         return _options(fields)
     if media_type == "application/json":
         try:
@@ -96,7 +90,7 @@ def _options(fields: dict[str, Any]) -> SearchOptions:
     try:
         return SearchOptions.model_validate(fields)
     except ValidationError as error:
-        raise InvalidField(validation_problem(error)) from error
+        raise InvalidField(validation_problems(error.errors())) from error
 
 
 async def query_vector(

@@ -15,7 +15,7 @@ import yaml
 
 from cbir.stack.jvm import classpath
 from cbir.stack.nimbus_client import NimbusUnavailable, cluster_summary
-from cbir.stack.process import PidFile, port_accepts, session_members
+from cbir.stack.process import port_accepts
 from cbir.stack.service import Service
 from cbir.stack.settings import LOOPBACK, StackSettings
 
@@ -227,24 +227,3 @@ class SupervisorService(StormDaemon):
             return len(cluster_summary(LOOPBACK, ports.nimbus).supervisors) >= answering
         except NimbusUnavailable:
             return False
-
-
-WORKER_MAIN = "org.apache.storm.daemon.worker.Worker"
-LOG_WRITER_MAIN = "org.apache.storm.LogWriter"  # the worker's parent: it pipes the worker's output to its log
-
-
-def worker_pids(settings: StackSettings, supervisor: int) -> list[int]:
-    """PIDs of the worker JVMs a supervisor started (its session's processes running the Worker main; the
-    LogWriter that launches each has the worker's command line in its own, so it is left out)."""
-    record = PidFile(settings.run_dir, f"supervisor-{supervisor + 1}").read()
-    if record is None:
-        return []
-    pids = []
-    for pid in session_members(record.pid):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if WORKER_MAIN.encode() in argv and LOG_WRITER_MAIN.encode() not in argv:
-            pids.append(pid)
-    return pids

@@ -1,4 +1,8 @@
-"""Any folder of class sub-folders of images (`<root>/<class>/<image>`), such as clothing-small."""
+"""Folders of photos: the one walker and category rule of every catalog folder, training set and photo store.
+
+A photo is a file with one of IMAGE_SUFFIXES anywhere under the root; its category (its class, in training) is
+the folder directly under the root that holds it (`<root>/<category>/.../<photo>`, such as clothing-small).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,17 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
 
 
+def folder_photos(root: Path) -> list[Path]:
+    """The photos under root (any depth), in a stable order."""
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def photo_category(path: Path, root: Path) -> str | None:
+    """The category of a photo under root: the folder directly under root that holds it (None: root holds it)."""
+    parts = path.relative_to(root).parts
+    return parts[0] if len(parts) > 1 else None
+
+
 def list_image_folder(root: Path | str) -> tuple[list[Path], list[int], list[str]]:
     """Image paths, their class index and the sorted class names of a class-folder tree."""
     root = Path(root)
@@ -27,12 +42,9 @@ def list_image_folder(root: Path | str) -> tuple[list[Path], list[int], list[str
     class_names = sorted(p.name for p in root.iterdir() if p.is_dir())
     if not class_names:
         raise DatasetError(f"{root} has no class sub-folders (expected <root>/<class>/<image>)")
-    paths, labels = [], []
-    for index, name in enumerate(class_names):
-        for path in sorted((root / name).iterdir()):
-            if path.suffix.lower() in IMAGE_SUFFIXES:
-                paths.append(path)
-                labels.append(index)
+    labelled = [(path, photo_category(path, root)) for path in folder_photos(root)]
+    paths = [path for path, category in labelled if category is not None]
+    labels = [class_names.index(category) for _, category in labelled if category is not None]
     if not paths:
         raise DatasetError(f"{root} holds no images")
     return paths, labels, class_names

@@ -6,6 +6,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,7 +21,6 @@ from api.app import create_app
 from indexer.item import item_id, photo_sha256
 from indexer.vector_store import VectorStore
 from ingest.message import UpsertMessage, parse_message
-from mining.annotations import read_jsonl
 from mining.proposals import MiningSettings, propose
 from settings import Settings
 from tests.api.conftest import ApiCatalog, LiveServer
@@ -46,6 +46,13 @@ def annotate_settings(api_settings: Settings, api_catalog: ApiCatalog, milvus_ur
         "mining_proposals_path": proposals, "labels_path": tmp_path / "labels.jsonl",
         "relevance_path": tmp_path / "relevance.jsonl",
     }, stores={"topic": f"annotate-{uuid.uuid4().hex[:8]}"})  # fmt: skip
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every record of a JSONL file (none if it does not exist yet)."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def new_category_cluster(client: TestClient) -> dict:

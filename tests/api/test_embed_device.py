@@ -1,4 +1,4 @@
-"""The API embeds where CBIR_API_EMBED_DEVICE says; a device this machine lacks stops the start-up clearly."""
+"""The API embeds where CBIR_EMBEDDING_DEVICE says; a device this machine lacks stops the start-up clearly."""
 
 import pytest
 import torch

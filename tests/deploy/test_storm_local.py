@@ -6,17 +6,19 @@ import pytest
 from cbir.stack.process import stop
 from cbir.stack.settings import StackSettings
 from cbir.stack.storm_local import flux_definition, run_local_topology, streamparse_run_path
-from topologies.smoke.record_bolt import record_line
-from topologies.smoke.topology import SmokeTopology
-from topologies.smoke.word_spout import WORDS
+from tests.topologies.smoke.record_bolt import record_line
+from tests.topologies.smoke.topology import SmokeTopology
+from tests.topologies.smoke.word_spout import WORDS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_flux_definition_runs_python_components_with_this_venv() -> None:
     definition = flux_definition(SmokeTopology, "smoke", {"smoke.output_path": "/tmp/x"})
     commands = [c["constructorArgs"][0] for c in [*definition["spouts"], *definition["bolts"]]]
     assert commands == [
-        [streamparse_run_path(), "topologies.smoke.word_spout.WordSpout"],
-        [streamparse_run_path(), "topologies.smoke.record_bolt.RecordBolt"],
+        [streamparse_run_path(), "tests.topologies.smoke.word_spout.WordSpout"],
+        [streamparse_run_path(), "tests.topologies.smoke.record_bolt.RecordBolt"],
     ]
     assert definition["streams"] == [
         {"from": "word_spout", "to": "record_bolt", "grouping": {"streamId": "default", "type": "SHUFFLE"}}
@@ -26,8 +28,11 @@ def test_flux_definition_runs_python_components_with_this_venv() -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_tuples_flow_through_a_real_local_cluster(jvm_deps: StackSettings, tmp_path: Path) -> None:
+def test_tuples_flow_through_a_real_local_cluster(
+    jvm_deps: StackSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """WordSpout -> RecordBolt in Storm's LocalCluster: every word arrives, processed by the Python bolt."""
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))  # the smoke components live in tests/, not in the package
     output = tmp_path / "recorded.tsv"
     record, log = run_local_topology(
         jvm_deps, SmokeTopology, "smoke", {"smoke.output_path": str(output)}, duration_s=120

@@ -1,9 +1,16 @@
 import base64
 from pathlib import Path
 
+from embedder.data.image_folder import folder_photos
 from indexer.sample_catalog import sample_item_fields
-from ingest.folder_catalog import demo_message, folder_messages, folder_photos
+from ingest.folder_catalog import demo_message
+from ingest.message import UpsertMessage
 from tests.synthetic import COLOURS, coloured_image, jpeg_bytes
+
+
+def folder_messages(root: Path) -> list[UpsertMessage]:
+    """The message of every photo under root."""
+    return [demo_message(path, root) for path in folder_photos(root)]
 
 
 def _catalog(root: Path) -> Path:

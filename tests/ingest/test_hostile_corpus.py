@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from embedder.data.image_folder import folder_photos
 from ingest.errors import RecordRejected
-from ingest.folder_catalog import demo_message, folder_photos
+from ingest.folder_catalog import demo_message
 from ingest.message import UpsertMessage, parse_message
 from tests.ingest.hostile_corpus import INDEXED, HostileRecord, hostile_corpus
 from tests.ingest.kafka_helpers import CLOTHING_SMALL

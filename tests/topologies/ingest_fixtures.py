@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from embedder.data.image_folder import folder_photos
 from indexer.item import item_id, photo_sha256
-from ingest.folder_catalog import demo_message, folder_photos
+from ingest.folder_catalog import demo_message
 from ingest.message import SCHEMA_VERSION, DeleteMessage, UpsertMessage
 from tests.ingest.kafka_helpers import CLOTHING_SMALL
 

@@ -26,9 +26,8 @@ from cbir.ingest_cli import topology_app
 from cbir.ingest_topology import submit_ingest_topology
 from cbir.stack.launcher import Stack
 from cbir.stack.nimbus_client import TopologyNotFound, cluster_summary, kill_topology
-from cbir.stack.process import port_is_free
+from cbir.stack.process import PidFile, port_is_free, session_members
 from cbir.stack.settings import LOOPBACK, StackSettings
-from cbir.stack.storm_cluster import worker_pids
 from cbir.stack.storm_submit import Parallelism
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
@@ -49,6 +48,27 @@ STREAM = {
     "embed_batch_size": 4, "index_batch_size": 4, "max_spout_pending": 8,
     "commit_interval_s": 0.5, "message_timeout_s": 20, "max_replays": 5,
 }  # fmt: skip
+
+
+WORKER_MAIN = "org.apache.storm.daemon.worker.Worker"
+LOG_WRITER_MAIN = "org.apache.storm.LogWriter"  # the worker's parent: it pipes the worker's output to its log
+
+
+def worker_pids(settings: StackSettings, supervisor: int) -> list[int]:
+    """PIDs of the worker JVMs a supervisor started (its session's processes running the Worker main; the
+    LogWriter that launches each has the worker's command line in its own, so it is left out)."""
+    record = PidFile(settings.run_dir, f"supervisor-{supervisor + 1}").read()
+    if record is None:
+        return []
+    pids = []
+    for pid in session_members(record.pid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if WORKER_MAIN.encode() in argv and LOG_WRITER_MAIN.encode() not in argv:
+            pids.append(pid)
+    return pids
 
 
 def _free_port_run(count: int) -> int:

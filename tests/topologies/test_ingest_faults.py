@@ -6,6 +6,7 @@ Afterwards every photo is searchable exactly once, neither store holds an orphan
 (A killed worker is tested in test_ingest_restart.py and, across processes, test_ingest_cluster.py.)
 """
 
+import json
 import os
 import signal
 import threading
@@ -34,6 +35,16 @@ OUTAGE_S = 20.0
 WARM_UP = 3  # photos published (and searchable) before the steady stream
 
 
+def _bad_records(template: bytes) -> list[tuple[bytes, bytes | None]]:
+    """Records that must each end in the dead-letter topic, marked by their key: no value, broken JSON, no image."""
+    no_image = json.loads(template) | {"product_id": "fault-bad-image", "image_b64": "bm8gaW1hZ2U="}
+    return [
+        (b"fault-bad-null", None),
+        (b"fault-bad-json", b'{"schema_version": 1, "op": "upsert", "product_id": "fault-bad-json"'),
+        (b"fault-bad-image", json.dumps(no_image).encode()),
+    ]
+
+
 def _send_until_acknowledged(producer: KafkaProducer, topic: str, key: bytes, value: bytes | None) -> None:
     """What a careful crawler does: send, and while the broker is away, wait and send again (at least once)."""
     while True:
@@ -46,17 +57,21 @@ def _send_until_acknowledged(producer: KafkaProducer, topic: str, key: bytes, va
 
 def _stream_through(fault: Callable[[], None], what: str, stack: Stack, checkpoint: Path, tmp_path: Path) -> None:
     """Publish PHOTOS at a steady rate, cause the fault once the stream flows, and check that afterwards every photo
-    is searchable exactly once, neither store holds an orphan and nothing was dead-lettered."""
+    is searchable exactly once, neither store holds an orphan, and each bad record among them is dead-lettered once."""
     settings = topology_settings(
         stack, checkpoint, tmp_path / "metrics", embed_batch_size=4, index_batch_size=4, max_replays=3
     )
     index = empty_stores(settings, Embedder.load(checkpoint).dim)
     catalog = inline_catalog(PHOTOS, every=3)
+    bad = _bad_records(catalog.messages[0][1] or b"")
+    stream = catalog.messages[WARM_UP:]
+    for n, bad_record in enumerate(bad):  # spread over the stream, before, during and after the fault
+        stream.insert((n + 1) * len(stream) // (len(bad) + 1), bad_record)
     record, log = start_ingest_topology(stack.settings, settings, duration_s=400, partitions=2)
     producer = KafkaProducer(bootstrap_servers=settings.stores.kafka_bootstrap_servers, reconnect_backoff_max_ms=2000)
 
     def steady_stream() -> None:
-        for key, value in catalog.messages[WARM_UP:]:
+        for key, value in stream:
             _send_until_acknowledged(producer, settings.stores.topic, key, value)
             time.sleep(1 / RATE_PER_S)
 
@@ -84,11 +99,15 @@ def _stream_through(fault: Callable[[], None], what: str, stack: Stack, checkpoi
     assert searchable_count(index) == index.vectors.count() == PHOTOS
     assert set(index.get(list(catalog.good_ids))) == set(catalog.good_ids)
     assert find_orphans(index).count == 0
-    assert (
-        read_topic(settings.stores.kafka_bootstrap_servers, settings.stores.dead_letter_topic, count=1, timeout_s=3)
-        == []
+    stores = settings.stores
+    letters = [json.loads(r.value) for r in read_topic(stores.kafka_bootstrap_servers, stores.dead_letter_topic, 99, 3)]
+    named = [next(key.decode() for key, _ in bad if key.decode() in ltr["message"] + ltr["reason"]) for ltr in letters]
+    assert sorted(set(named)) == sorted(key.decode() for key, _ in bad), letters  # each bad record, nothing else
+    assert len({ltr["source"] for ltr in letters}) == len(letters), letters  # no Kafka record dead-lettered twice
+    summary = (
+        f"{PHOTOS} published with {len(bad)} bad records, {searchable_count(index)} searchable, 0 duplicates, "
+        f"0 orphans, {len(letters)} dead letters (one per bad record sent)"
     )
-    summary = f"{PHOTOS} published, {searchable_count(index)} searchable, 0 duplicates, 0 orphans, 0 dead letters"
     timing = f"all searchable {recovered_s:.1f} s after it ended ({time.monotonic() - started:.0f} s in all)"
     print(f"\n{what} with {before_fault} searchable: {summary}; {timing}")
 

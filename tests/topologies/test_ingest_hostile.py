@@ -13,9 +13,10 @@ from cbir.ingest_topology import start_ingest_topology
 from cbir.stack.launcher import Stack
 from cbir.stack.process import stop
 from embedder import Embedder
+from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
 from indexer.metadata_store import solr_phrase
-from ingest.folder_catalog import demo_message, folder_photos
+from ingest.folder_catalog import demo_message
 from settings import Settings
 from tests.ingest.hostile_corpus import INDEXED, hostile_corpus
 from tests.ingest.kafka_helpers import CLOTHING_SMALL, read_topic

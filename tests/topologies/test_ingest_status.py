@@ -11,7 +11,7 @@ from cbir.ingest_topology import start_ingest_topology
 from cbir.stack.launcher import Stack
 from cbir.stack.process import stop
 from embedder import Embedder
-from indexer.item import CatalogItem
+from indexer.item import CatalogItem, item_id, photo_sha256
 from ingest.message import SCHEMA_VERSION, DeleteMessage, UpsertMessage, encode_message
 from ingest.metrics_export import RECONCILE_FILE
 from ingest.status import ProductStatus
@@ -39,7 +39,8 @@ def test_statuses_say_what_became_of_each_product_and_orphans_are_counted_on_sch
     index = empty_stores(settings, embedder.dim)
     catalog = inline_catalog(3)
     first, second, third = (UpsertMessage.model_validate_json(value or b"") for _, value in catalog.messages)
-    two_photos = second.model_copy(update={"product_id": first.product_id})  # product A: two photos
+    # product A: two photos of one crawl
+    two_photos = second.model_copy(update={"product_id": first.product_id, "crawled_at": first.crawled_at})
     bad = third.model_copy(update={"product_id": "status-bad", "image_b64": base64.b64encode(b"no image").decode()})
     delete = DeleteMessage(schema_version=SCHEMA_VERSION, op="delete", product_id=third.product_id)
     messages = [first, two_photos, third, delete, bad]  # product B (third) is indexed, then deleted
@@ -63,7 +64,8 @@ def test_statuses_say_what_became_of_each_product_and_orphans_are_counted_on_sch
 
         # a vector without metadata (as a crash between the stores would leave) is counted at the next check
         orphan = CatalogItem(**(first.model_dump(exclude={"schema_version", "op", "image_b64"}) | {
-            "id": "f" * 64, "model_version": embedder.version, "product_id": "status-orphan"}))  # fmt: skip
+            "id": "f" * 64, "photo_sha256": "e" * 64, "model_version": embedder.version,
+            "product_id": "status-orphan"}))  # fmt: skip
         index.vectors.upsert([orphan], np.ones((1, embedder.dim), dtype=np.float32) / np.sqrt(embedder.dim))
         wait_for(lambda: _orphan_counts(metrics) == {"milvus": 1, "solr": 0}, record, log, timeout_s=60, poll_s=0.5)
     finally:
@@ -75,7 +77,9 @@ def test_statuses_say_what_became_of_each_product_and_orphans_are_counted_on_sch
         for r in read_topic(settings.stores.kafka_bootstrap_servers, settings.stores.status_topic, 99, 3)
     ]
     photos_of_a = {p.id for s in statuses if s.product_id == first.product_id for p in s.items}
-    assert photos_of_a == set(list(catalog.good_ids)[:2])  # each photo's message recorded the photo it wrote
+    photos = list(catalog.good_ids.values())[:2]
+    # each photo's message recorded the photo it wrote
+    assert photos_of_a == {item_id(first.product_id, photo_sha256(photo)) for photo in photos}
     searchable = reader.get(first.product_id)
     assert searchable is not None and searchable.model_version == embedder.version
     dead = reader.get("status-bad")

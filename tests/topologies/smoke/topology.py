@@ -2,8 +2,8 @@
 
 from streamparse import Grouping, Topology
 
-from topologies.smoke.record_bolt import RecordBolt
-from topologies.smoke.word_spout import WordSpout
+from tests.topologies.smoke.record_bolt import RecordBolt
+from tests.topologies.smoke.word_spout import WordSpout
 
 
 class SmokeTopology(Topology):
