@@ -2,6 +2,7 @@
 
 A photo is a file with one of IMAGE_SUFFIXES anywhere under the root; its category (its class, in training) is
 the folder directly under the root that holds it (`<root>/<category>/.../<photo>`, such as clothing-small).
+The walker loads without torch (publishing and the API use it); loading the photos as tensors imports it.
 """
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from embedder.config import ModelConfig
-from embedder.data.dataset import LabelledImages
 from embedder.errors import DatasetError, EmbedderError
 from embedder.preprocessing import decode, to_pixels
+
+if TYPE_CHECKING:
+    from embedder.data.dataset import LabelledImages
 
 logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
@@ -52,6 +55,10 @@ def list_image_folder(root: Path | str) -> tuple[list[Path], list[int], list[str
 
 def load_image_folder(root: Path | str, config: ModelConfig, progress: bool = True, workers: int = 4) -> LabelledImages:
     """Decode every image of the tree at the model's input size; unreadable files are skipped with a warning."""
+    import torch
+
+    from embedder.data.dataset import LabelledImages
+
     paths, labels, class_names = list_image_folder(root)
 
     def load(path: Path) -> np.ndarray | None:
