@@ -2,7 +2,8 @@
 
 While photos are published at a steady rate, Solr or Milvus is frozen for 20 s (SIGSTOP of its process group:
 connections hang, as with a stalled or partitioned server), or the Kafka broker is stopped and started again.
-Afterwards every photo is searchable exactly once, neither store holds an orphan, and nothing was dead-lettered.
+Afterwards every photo is searchable exactly once, neither store holds an orphan, and each of the bad records sent
+among them (no value, broken JSON, no image) is dead-lettered once.
 (A killed worker is tested in test_ingest_restart.py and, across processes, test_ingest_cluster.py.)
 """
 
