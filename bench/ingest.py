@@ -37,11 +37,10 @@ from PIL import Image
 
 from bench.process_cpu import cpu_by_role
 from bench.report_file import write_report
-from cbir.ingest_topology import start_ingest_topology
-from cbir.stack.jvm import resolve_jvm_deps
-from cbir.stack.launcher import Stack
-from cbir.stack.process import free_port, stop
-from cbir.stack.settings import StackSettings
+from devstack.jvm import resolve_jvm_deps
+from devstack.launcher import Stack
+from devstack.process import free_port, stop
+from devstack.settings import StackSettings
 from embedder import Embedder
 from embedder.checkpoint_facts import read_config
 from embedder.data.image_folder import folder_photos
@@ -51,6 +50,7 @@ from indexer.metadata_store import MetadataStore
 from ingest.folder_catalog import demo_message
 from ingest.message import encode_message
 from settings import Settings, resolve_settings
+from topologies.ingest.runner import start_ingest_topology
 
 Photo = tuple[str, bytes, bytes]  # (item id, Kafka key, message)
 

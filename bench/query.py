@@ -35,8 +35,8 @@ from tqdm import tqdm
 from bench.query_report import write_charts, write_markdown
 from bench.report_file import write_report
 from bench.stores import CATEGORIES, synthetic_catalog, wait_until_settled
-from cbir.stack.process import free_port
-from cbir.stack.settings import stack_settings_of
+from devstack.process import free_port
+from devstack.settings import stack_settings_of
 from embedder import Embedder
 from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex

@@ -17,8 +17,8 @@ from cbir.migrate_cli import migrate_ids
 from cbir.mine_cli import mine
 from cbir.options import MilvusUri, Model, RunDir, SolrUrl
 from cbir.reconcile_cli import reconcile
-from cbir.stack.settings import StackSettings
 from cbir.stack_cli import stack_app
+from devstack.settings import StackSettings
 
 app = typer.Typer(
     help="CBIR for fashion e-commerce: train and evaluate the CBIR-GAN embedder, embed images, run the demo.",
@@ -309,7 +309,7 @@ def demo(
 ) -> None:
     """Stack up, ingest topology, publish the catalog to Kafka, wait until searchable, show top-5 matches."""
     from cbir.demo import DemoStalled, run_demo
-    from cbir.stack.errors import StackError
+    from devstack.errors import StackError
     from indexer.errors import IndexerError
     from ingest.errors import IngestError
 

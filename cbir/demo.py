@@ -15,9 +15,8 @@ from api.catalog_search import PageRequest, search_page
 from api.metrics import ApiMetrics
 from api.runtime import Runtime, Timings
 from api.schemas import SearchResponse
-from cbir.ingest_topology import background_topology, start_background_topology
-from cbir.stack.launcher import Stack
-from cbir.stack.settings import StackSettings
+from devstack.launcher import Stack
+from devstack.settings import StackSettings
 from embedder import Embedder
 from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
@@ -25,6 +24,7 @@ from indexer.item import item_id, photo_sha256
 from ingest.folder_catalog import demo_message
 from ingest.publisher import CatalogPublisher
 from settings import Settings, StoreSettings, resolve_settings
+from topologies.ingest.runner import background_topology, start_background_topology
 
 Echo = Callable[[str], None]
 TOPOLOGY_DURATION_S = 30 * 24 * 3600

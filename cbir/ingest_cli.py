@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from cbir.stack.settings import LOOPBACK, stack_settings_of
+from devstack.settings import LOOPBACK, stack_settings_of
 from ingest.errors import IngestError
 
 RunDir = Annotated[Path | None, typer.Option(help="The local stack's run folder [env CBIR_STACK_RUN_DIR]")]
@@ -68,8 +68,8 @@ def start_topology(
     partitions: Annotated[int, typer.Option(help="Partitions of the images topic, if it is created")] = 1,
 ) -> None:
     """Start the ingest topology in the background (LocalCluster) against the local stack, unless it runs."""
-    from cbir.ingest_topology import background_topology, start_background_topology
     from settings import resolve_settings
+    from topologies.ingest.runner import background_topology, start_background_topology
 
     stack = stack_settings_of(run_dir)
     running = background_topology(stack)
@@ -84,7 +84,7 @@ def start_topology(
 @topology_app.command("stop")
 def stop_topology(run_dir: RunDir = None) -> None:
     """Stop the background topology (`cbir stack down` stops it too)."""
-    from cbir.ingest_topology import stop_background_topology
+    from topologies.ingest.runner import stop_background_topology
 
     typer.echo(
         "topology stopped" if stop_background_topology(stack_settings_of(run_dir)) else "no topology was running"
@@ -105,10 +105,10 @@ def run_topology(
     """Run the ingest topology in Storm LocalCluster against the local stack (`cbir stack up`) until Ctrl-C."""
     import time
 
-    from cbir.ingest_topology import start_ingest_topology
-    from cbir.stack.process import stop
+    from devstack.process import stop
     from ingest.counters import read_counts
     from settings import resolve_settings
+    from topologies.ingest.runner import start_ingest_topology
 
     stack = stack_settings_of(run_dir)
     options = {"embedding": {"model_path": model}, "fetch": {"allowed_networks": allowed_network},
@@ -137,7 +137,7 @@ Name = Annotated[str, typer.Option(help="Topology name")]
 
 def _nimbus_address(nimbus: str | None, run_dir: Path | None) -> tuple[str, int]:
     """--nimbus, or the Nimbus of the cluster stack running from the run folder."""
-    from cbir.stack.nimbus_client import parse_nimbus
+    from topologies.storm.nimbus import parse_nimbus
 
     if nimbus is not None:
         return parse_nimbus(nimbus)
@@ -174,10 +174,10 @@ def submit_topology(
     Without --nimbus it targets `cbir stack up --cluster` and its ports (unless CBIR_STORES_* say otherwise); with
     --nimbus the Kafka, Milvus and Solr addresses come from CBIR_STORES_* (as in a docker-compose job).
     """
-    from cbir.ingest_topology import submit_ingest_topology
-    from cbir.stack.errors import StackError
-    from cbir.stack.storm_submit import Parallelism
+    from devstack.errors import StackError
     from settings import resolve_settings
+    from topologies.ingest.runner import submit_ingest_topology
+    from topologies.storm.submit import Parallelism
 
     address = _nimbus_address(nimbus, run_dir)
     stack = stack_settings_of(run_dir)
@@ -204,8 +204,8 @@ def kill_topology(
     wait: Annotated[int, typer.Option(help="Seconds Storm lets the workers finish in-flight tuples")] = 5,
 ) -> None:
     """Kill a topology on the cluster (through Nimbus's Thrift API)."""
-    from cbir.stack.errors import StackError
-    from cbir.stack.nimbus_client import kill_topology as kill
+    from devstack.errors import StackError
+    from topologies.storm.nimbus import kill_topology as kill
 
     host, port = _nimbus_address(nimbus, run_dir)
     try:
@@ -219,8 +219,8 @@ def kill_topology(
 @topology_app.command("list")
 def list_topologies(nimbus: Nimbus = None, run_dir: RunDir = None) -> None:
     """The cluster's supervisors (used/total slots) and topologies (status, workers, executors, uptime)."""
-    from cbir.stack.errors import StackError
-    from cbir.stack.nimbus_client import cluster_summary
+    from devstack.errors import StackError
+    from topologies.storm.nimbus import cluster_summary
 
     host, port = _nimbus_address(nimbus, run_dir)
     try:

@@ -11,10 +11,10 @@ from typing import Annotated
 
 import typer
 
-from cbir.stack.errors import StackError
-from cbir.stack.jvm import resolve_jvm_deps
-from cbir.stack.launcher import Stack
-from cbir.stack.settings import StackSettings, stack_settings_of
+from devstack.errors import StackError
+from devstack.jvm import resolve_jvm_deps
+from devstack.launcher import Stack
+from devstack.settings import StackSettings, stack_settings_of
 
 stack_app = typer.Typer(help="Run Kafka, Solr and Milvus locally on 127.0.0.1 (no Docker).", no_args_is_help=True)
 
@@ -95,7 +95,7 @@ def up(
 @stack_app.command()
 def down(run_dir: RunDir = None) -> None:
     """Stop the processes `cbir stack up` started (by their recorded PIDs) and a background topology."""
-    from cbir.ingest_topology import stop_background_topology
+    from topologies.ingest.runner import stop_background_topology
 
     settings = stack_settings_of(run_dir)
     if stop_background_topology(settings):

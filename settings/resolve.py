@@ -14,7 +14,7 @@ from settings.groups import Settings
 def local_stack_addresses(run_dir: Path | None) -> dict[str, str]:
     """The store addresses of the local stack running from run_dir (or CBIR_STACK_RUN_DIR); none if no
     `cbir stack up` recorded its ports there."""
-    from cbir.stack.settings import stack_settings_of
+    from devstack.settings import stack_settings_of
 
     stack = stack_settings_of(run_dir)
     if not stack.ports_file.is_file():

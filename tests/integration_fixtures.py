@@ -10,9 +10,9 @@ from contextlib import ExitStack
 
 import pytest
 
-from cbir.stack.jvm import resolve_jvm_deps
-from cbir.stack.launcher import Stack
-from cbir.stack.settings import LOOPBACK, StackSettings
+from devstack.jvm import resolve_jvm_deps
+from devstack.launcher import Stack
+from devstack.settings import LOOPBACK, StackSettings
 
 
 def free_ports(count: int) -> list[int]:

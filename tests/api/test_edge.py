@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.rate_limit import TokenBuckets
-from cbir.stack.launcher import Stack
-from cbir.stack.process import PidFile
+from devstack.launcher import Stack
+from devstack.process import PidFile
 from embedder import Embedder
 from indexer.errors import IndexerError
 from indexer.vector_store import VectorStore

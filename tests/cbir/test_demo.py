@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from cbir.demo import run_demo
-from cbir.ingest_topology import background_topology, stop_background_topology
-from cbir.stack.launcher import Stack
+from devstack.launcher import Stack
 from tests.ingest.kafka_helpers import CLOTHING_SMALL
+from topologies.ingest.runner import background_topology, stop_background_topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cbir.cli import app
-from cbir.stack.launcher import Stack
+from devstack.launcher import Stack
 from embedder import Embedder
 from indexer.vector_store import VectorStore
 from tests.synthetic import CATALOG_ROW, write_photo_folder

@@ -28,8 +28,8 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from cbir.cli import app
-from cbir.stack.jvm import read_versions
-from cbir.stack.settings import StackSettings
+from devstack.jvm import read_versions
+from devstack.settings import StackSettings
 from ingest.topics import MAX_MESSAGE_BYTES
 from settings import ApiSettings, StoreSettings
 from settings.groups import GROUPS

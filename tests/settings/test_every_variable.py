@@ -89,7 +89,7 @@ def test_cbir_api_serve_runs_with_every_variable(every_variable: dict[str, BaseS
 def test_the_topology_components_run_with_every_variable(
     every_variable: dict[str, BaseSettings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cbir.ingest_topology
+    import topologies.ingest.runner
     from cbir.cli import app
 
     seen: list[Settings] = []
@@ -98,7 +98,7 @@ def test_the_topology_components_run_with_every_variable(
         seen.append(settings)
         raise Captured
 
-    monkeypatch.setattr(cbir.ingest_topology, "start_ingest_topology", capture)
+    monkeypatch.setattr(topologies.ingest.runner, "start_ingest_topology", capture)
     result = CliRunner().invoke(app, ["topology", "run"])
     assert isinstance(result.exception, Captured), result.output
     components = settings_from_storm_conf(storm_config(seen[0]))  # what each spout and bolt reads

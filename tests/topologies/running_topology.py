@@ -13,10 +13,10 @@ import pysolr
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewPartitions
 
-from cbir.stack.jvm import classpath
-from cbir.stack.launcher import Stack
-from cbir.stack.process import ProcessRecord
-from cbir.stack.settings import StackSettings
+from devstack.jvm import classpath
+from devstack.launcher import Stack
+from devstack.process import ProcessRecord
+from devstack.settings import StackSettings
 from embedder.checkpoint_facts import read_config
 from indexer.catalog_index import CatalogIndex
 from settings import Settings, resolve_settings

@@ -23,12 +23,9 @@ from kafka import KafkaProducer
 from typer.testing import CliRunner
 
 from cbir.ingest_cli import topology_app
-from cbir.ingest_topology import submit_ingest_topology
-from cbir.stack.launcher import Stack
-from cbir.stack.nimbus_client import TopologyNotFound, cluster_summary, kill_topology
-from cbir.stack.process import PidFile, port_is_free, session_members
-from cbir.stack.settings import LOOPBACK, StackSettings
-from cbir.stack.storm_submit import Parallelism
+from devstack.launcher import Stack
+from devstack.process import PidFile, port_is_free, session_members
+from devstack.settings import LOOPBACK, StackSettings
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from ingest.counters import read_counts
@@ -36,6 +33,9 @@ from tests.ingest.kafka_helpers import read_topic
 from tests.integration_fixtures import free_ports
 from tests.topologies.ingest_fixtures import PublishedCatalog, inline_catalog
 from tests.topologies.running_topology import empty_stores, searchable_count, topology_settings
+from topologies.ingest.runner import submit_ingest_topology
+from topologies.storm.nimbus import TopologyNotFound, cluster_summary, kill_topology
+from topologies.storm.submit import Parallelism
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

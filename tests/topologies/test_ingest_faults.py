@@ -19,14 +19,14 @@ import pytest
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from cbir.ingest_topology import start_ingest_topology
-from cbir.stack.launcher import Stack
-from cbir.stack.process import PidFile, stop, stop_session
+from devstack.launcher import Stack
+from devstack.process import PidFile, stop, stop_session
 from embedder import Embedder
 from indexer.reconcile import find_orphans
 from tests.ingest.kafka_helpers import read_topic
 from tests.topologies.ingest_fixtures import inline_catalog
 from tests.topologies.running_topology import empty_stores, publish, searchable_count, topology_settings, wait_for
+from topologies.ingest.runner import start_ingest_topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from cbir.ingest_topology import start_ingest_topology
-from cbir.stack.launcher import Stack
-from cbir.stack.process import stop
+from devstack.launcher import Stack
+from devstack.process import stop
 from embedder import Embedder
 from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
@@ -22,6 +21,7 @@ from tests.ingest.hostile_corpus import INDEXED, hostile_corpus
 from tests.ingest.kafka_helpers import CLOTHING_SMALL, read_topic
 from tests.topologies.ingest_fixtures import image_server, inline_catalog
 from tests.topologies.running_topology import empty_stores, searchable_count, topology_settings, wait_for
+from topologies.ingest.runner import start_ingest_topology
 
 __all__ = ["image_server"]
 

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from cbir.ingest_topology import start_ingest_topology
-from cbir.stack.launcher import Stack
-from cbir.stack.process import ProcessRecord, stop
+from devstack.launcher import Stack
+from devstack.process import ProcessRecord, stop
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from ingest.counters import read_counts
@@ -30,6 +29,7 @@ from tests.topologies.running_topology import (
     topology_settings,
     wait_for,
 )
+from topologies.ingest.runner import start_ingest_topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cbir.ingest_topology import start_ingest_topology
-from cbir.stack.launcher import Stack
-from cbir.stack.process import stop
+from devstack.launcher import Stack
+from devstack.process import stop
 from embedder import Embedder
 from indexer.item import CatalogItem, item_id, photo_sha256
 from ingest.message import SCHEMA_VERSION, DeleteMessage, UpsertMessage, encode_message
@@ -19,6 +18,7 @@ from ingest.status_reader import StatusReader
 from tests.ingest.kafka_helpers import read_topic
 from tests.topologies.ingest_fixtures import inline_catalog
 from tests.topologies.running_topology import empty_stores, publish, topology_settings, wait_for
+from topologies.ingest.runner import start_ingest_topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

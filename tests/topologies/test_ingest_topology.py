@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cbir.ingest_topology import start_ingest_topology
-from cbir.stack.launcher import Stack
-from cbir.stack.process import stop
+from devstack.launcher import Stack
+from devstack.process import stop
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from ingest.counters import read_counts
@@ -23,6 +22,7 @@ from tests.topologies.running_topology import (
     topology_settings,
     wait_for,
 )
+from topologies.ingest.runner import start_ingest_topology
 
 __all__ = ["image_server"]
 

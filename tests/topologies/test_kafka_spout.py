@@ -4,7 +4,7 @@ import kafka.codec
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from cbir.stack.launcher import Stack
+from devstack.launcher import Stack
 from ingest.topics import ensure_topics
 from tests.ingest.kafka_helpers import unique_topic
 from tests.topologies.running_topology import publish, publish_with_java

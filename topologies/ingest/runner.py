@@ -1,14 +1,15 @@
-"""Run the ingest topology in Storm's LocalCluster against the local stack (used by `cbir topology run`)."""
+"""Running the ingest topology: in Storm's LocalCluster against the local stack (in the foreground or in the
+background: `cbir topology run` / `start`, the tests), or submitted to a Storm cluster (`cbir topology submit`)."""
 
 from pathlib import Path
 
-from cbir.stack.process import PidFile, ProcessRecord, stop
-from cbir.stack.settings import StackSettings
-from cbir.stack.storm_local import run_local_topology
-from cbir.stack.storm_submit import Parallelism, cluster_flux_definition, submit_topology
+from devstack.process import PidFile, ProcessRecord, stop
+from devstack.settings import StackSettings
 from ingest.topics import ensure_ingest_topics
 from settings import Settings
 from topologies.ingest.storm_conf import storm_config
+from topologies.storm.local_cluster import run_local_topology
+from topologies.storm.submit import Parallelism, cluster_flux_definition, submit_topology
 
 TOPOLOGY_NAME = "ingest"
 

@@ -4,15 +4,15 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from cbir.stack.errors import StackError
-from cbir.stack.jvm import resolve_jvm_deps
-from cbir.stack.kafka import KafkaService
-from cbir.stack.milvus import MilvusService
-from cbir.stack.process import PidFile, ProcessRecord, require_free_ports, spawn, stop_session, wait_until
-from cbir.stack.service import Service
-from cbir.stack.settings import KAFKA_BROKERS, LOOPBACK, SUPERVISORS, StackSettings
-from cbir.stack.solr import SolrService
-from cbir.stack.storm_cluster import NimbusService, SupervisorService, ZooKeeperService
+from devstack.errors import StackError
+from devstack.jvm import resolve_jvm_deps
+from devstack.kafka import KafkaService
+from devstack.milvus import MilvusService
+from devstack.process import PidFile, ProcessRecord, require_free_ports, spawn, stop_session, wait_until
+from devstack.service import Service
+from devstack.settings import KAFKA_BROKERS, LOOPBACK, SUPERVISORS, StackSettings
+from devstack.solr import SolrService
+from devstack.storm_cluster import NimbusService, SupervisorService, ZooKeeperService
 
 logger = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ import shutil
 
 import httpx
 
-from cbir.stack.jvm import classpath, log4j2_option
-from cbir.stack.service import Service
-from cbir.stack.settings import LOOPBACK
+from devstack.jvm import classpath, log4j2_option
+from devstack.service import Service
+from devstack.settings import LOOPBACK
 
 SOLR_MAIN = "org.cbirfashion.deploy.SolrServerMain"
 

@@ -3,7 +3,7 @@
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from cbir.stack.settings import StackSettings
+from devstack.settings import StackSettings
 
 
 class Service(ABC):

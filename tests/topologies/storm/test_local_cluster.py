@@ -3,14 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from cbir.stack.process import stop
-from cbir.stack.settings import StackSettings
-from cbir.stack.storm_local import flux_definition, run_local_topology, streamparse_run_path
+from devstack.process import stop
+from devstack.settings import StackSettings
 from tests.topologies.smoke.record_bolt import record_line
 from tests.topologies.smoke.topology import SmokeTopology
 from tests.topologies.smoke.word_spout import WORDS
+from topologies.storm.local_cluster import flux_definition, run_local_topology, streamparse_run_path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_flux_definition_runs_python_components_with_this_venv() -> None:

@@ -13,11 +13,11 @@ from typing import Any
 
 import yaml
 
-from cbir.stack.jvm import classpath
-from cbir.stack.nimbus_client import NimbusUnavailable, cluster_summary
-from cbir.stack.process import port_accepts
-from cbir.stack.service import Service
-from cbir.stack.settings import LOOPBACK, StackSettings
+from devstack.jvm import classpath
+from devstack.process import port_accepts
+from devstack.service import Service
+from devstack.settings import LOOPBACK, StackSettings
+from topologies.storm.nimbus import NimbusUnavailable, cluster_summary
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from cbir.stack.errors import JvmDepsUnavailable
-from cbir.stack.settings import StackSettings
+from devstack.errors import JvmDepsUnavailable
+from devstack.settings import StackSettings
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 import re
 from pathlib import Path
 
-from cbir.stack.kafka import KafkaService, new_cluster_id
-from cbir.stack.milvus import MilvusService
-from cbir.stack.settings import StackSettings
+from devstack.kafka import KafkaService, new_cluster_id
+from devstack.milvus import MilvusService
+from devstack.settings import StackSettings
 
 
 def test_kafka_listens_on_loopback_only(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from cbir.stack.kafka import KafkaService, broker_properties
-from cbir.stack.settings import StackSettings
+from devstack.kafka import KafkaService, broker_properties
+from devstack.settings import StackSettings
 
 
 def _properties(text: str) -> dict[str, str]:

@@ -9,10 +9,10 @@ from typing import Any
 
 import yaml
 
-from cbir.stack.errors import StackError
-from cbir.stack.jvm import classpath, log4j2_option, topology_jar
-from cbir.stack.settings import StackSettings
-from cbir.stack.storm_local import FLUX_MAIN, flux_definition
+from devstack.errors import StackError
+from devstack.jvm import classpath, log4j2_option, topology_jar
+from devstack.settings import StackSettings
+from topologies.storm.local_cluster import FLUX_MAIN, flux_definition
 
 logger = logging.getLogger(__name__)
 

@@ -3,11 +3,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cbir.stack.errors import StackError
-from cbir.stack.launcher import Stack, stack_services
-from cbir.stack.process import PidFile, spawn, stop
-from cbir.stack.settings import ClusterPorts, StackSettings
-from cbir.stack.storm_cluster import NimbusService, SupervisorService, prepare_storm_home, storm_config
+from devstack.errors import StackError
+from devstack.launcher import Stack, stack_services
+from devstack.process import PidFile, spawn, stop
+from devstack.settings import ClusterPorts, StackSettings
+from devstack.storm_cluster import NimbusService, SupervisorService, prepare_storm_home, storm_config
 
 
 def _settings(tmp_path: Path, **changes: object) -> StackSettings:

@@ -2,11 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from cbir.stack.nimbus_client import parse_nimbus
-from cbir.stack.settings import StackSettings
-from cbir.stack.storm_local import streamparse_run_path
-from cbir.stack.storm_submit import Parallelism, client_config, cluster_flux_definition, submit_argv
+from devstack.settings import StackSettings
 from topologies.ingest.topology import IngestTopology
+from topologies.storm.local_cluster import streamparse_run_path
+from topologies.storm.nimbus import parse_nimbus
+from topologies.storm.submit import Parallelism, client_config, cluster_flux_definition, submit_argv
 
 
 def test_one_spout_task_per_partition_up_to_four() -> None:

@@ -10,11 +10,11 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from typer.testing import CliRunner
 
-from cbir.stack.errors import PortInUse, ServiceStartFailed
-from cbir.stack.launcher import Stack
-from cbir.stack.process import PidFile, ProcessRecord, port_accepts, port_is_free, session_members, spawn
-from cbir.stack.settings import LOOPBACK, StackSettings
 from cbir.stack_cli import stack_app
+from devstack.errors import PortInUse, ServiceStartFailed
+from devstack.launcher import Stack
+from devstack.process import PidFile, ProcessRecord, port_accepts, port_is_free, session_members, spawn
+from devstack.settings import LOOPBACK, StackSettings
 from tests.integration_fixtures import free_ports
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ from pathlib import Path
 from pymilvus import MilvusClient
 from pymilvus.exceptions import MilvusException
 
-from cbir.stack.process import port_accepts
-from cbir.stack.service import Service
-from cbir.stack.settings import LOOPBACK
+from devstack.process import port_accepts
+from devstack.service import Service
+from devstack.settings import LOOPBACK
 
 
 def milvus_lite_lib() -> Path:

@@ -9,11 +9,11 @@ from pathlib import Path
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from cbir.stack.errors import ServiceStartFailed
-from cbir.stack.jvm import classpath, log4j2_option
-from cbir.stack.process import port_accepts
-from cbir.stack.service import Service
-from cbir.stack.settings import LOOPBACK, StackSettings
+from devstack.errors import ServiceStartFailed
+from devstack.jvm import classpath, log4j2_option
+from devstack.process import port_accepts
+from devstack.service import Service
+from devstack.settings import LOOPBACK, StackSettings
 from ingest.topics import MAX_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)

@@ -2,9 +2,9 @@ import zipfile
 
 import pytest
 
-from cbir.stack.jvm import JVM_SERVICES, jvm_deps_resolved, maven_properties, read_versions, topology_jar
-from cbir.stack.launcher import Stack
-from cbir.stack.settings import REPO_ROOT, StackSettings
+from devstack.jvm import JVM_SERVICES, jvm_deps_resolved, maven_properties, read_versions, topology_jar
+from devstack.launcher import Stack
+from devstack.settings import REPO_ROOT, StackSettings
 
 
 def test_versions_live_in_one_file_and_become_maven_properties() -> None:

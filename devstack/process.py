@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cbir.stack.errors import PortInUse, ServiceStartFailed
+from devstack.errors import PortInUse, ServiceStartFailed
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from thriftpy2.protocol import TBinaryProtocolFactory
 from thriftpy2.rpc import make_client
 from thriftpy2.transport import TFramedTransportFactory, TTransportException
 
-from cbir.stack.errors import StackError
+from devstack.errors import StackError
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import yaml
 
-from cbir.stack.jvm import classpath, log4j2_option
-from cbir.stack.process import ProcessRecord, spawn
-from cbir.stack.settings import StackSettings
+from devstack.jvm import classpath, log4j2_option
+from devstack.process import ProcessRecord, spawn
+from devstack.settings import StackSettings
 
 FLUX_MAIN = "org.apache.storm.flux.Flux"
 LOCAL_CLUSTER_MAIN = "org.apache.storm.LocalCluster"

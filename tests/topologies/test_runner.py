@@ -6,9 +6,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cbir.cli import app
-from cbir.ingest_topology import for_workers
-from cbir.stack.settings import StackSettings
+from devstack.settings import StackSettings
 from settings import Settings, resolve_settings
+from topologies.ingest.runner import for_workers
 
 runner = CliRunner()
 

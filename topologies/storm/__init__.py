@@ -1,0 +1,1 @@
+"""Running topologies on Storm: LocalCluster (development), Flux submission and Nimbus queries (clusters)."""
