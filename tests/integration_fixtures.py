@@ -4,10 +4,12 @@ Load them from tests/conftest.py with `pytest_plugins = ["tests.integration_fixt
 resolves the JVM artifacts with Maven (about a minute with an empty ~/.m2); later runs start in ~15 s.
 """
 
+import re
 import socket
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
+import httpx
 import pytest
 
 from devstack.jvm import resolve_jvm_deps
@@ -63,10 +65,25 @@ def milvus_uri(stack: Stack) -> str:
     return f"http://{LOOPBACK}:{stack.settings.milvus_port}"
 
 
-@pytest.fixture(scope="session")
-def solr_core_url(stack: Stack) -> str:
-    """URL of the test Solr catalog core."""
-    return f"http://{LOOPBACK}:{stack.settings.solr_port}/solr/{stack.settings.solr_core}"
+@contextmanager
+def own_solr_core(stack: Stack, name: str) -> Iterator[str]:
+    """A new, empty core of the catalog configset on the test Solr (its URL), unloaded and deleted afterwards."""
+    admin = f"http://{LOOPBACK}:{stack.settings.solr_port}/solr/admin/cores"
+    create = {"action": "CREATE", "name": name, "instanceDir": name, "configSet": stack.settings.solr_core}
+    httpx.get(admin, params={**create, "wt": "json"}, timeout=60).raise_for_status()
+    try:
+        yield f"http://{LOOPBACK}:{stack.settings.solr_port}/solr/{name}"
+    finally:
+        unload = {"action": "UNLOAD", "core": name, "deleteInstanceDir": "true", "wt": "json"}
+        httpx.get(admin, params=unload, timeout=60).raise_for_status()
+
+
+@pytest.fixture(scope="module")
+def solr_core_url(stack: Stack, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A Solr core of this test module alone, so that no module sees another's documents, in whatever order they
+    run."""
+    with own_solr_core(stack, "t_" + re.sub(r"\W", "_", request.module.__name__.removeprefix("tests."))) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,12 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
+from devstack.launcher import Stack
 from embedder import Embedder
 from indexer.catalog_index import CatalogIndex
 from indexer.item import CatalogItem, item_id, photo_sha256
 from settings import ApiSettings, EmbeddingSettings, FetchSettings, IndexerSettings, Settings, StoreSettings
-from tests.integration_fixtures import free_ports
+from tests.integration_fixtures import free_ports, own_solr_core
 from tests.synthetic import COLOURS, coloured_image, jpeg_bytes
 
 API_KEY = "test-key-0123456789"
@@ -64,8 +65,15 @@ def catalog_item(n: int, label: int, photo: bytes, model_version: str) -> Catalo
 
 
 @pytest.fixture(scope="session")
+def api_solr_core_url(stack: Stack) -> Iterator[str]:
+    """The Solr core of the API tests' catalog, theirs alone (the API app lives for the whole session)."""
+    with own_solr_core(stack, "t_api_catalog") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def api_catalog(
-    milvus_uri: str, solr_core_url: str, tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
+    milvus_uri: str, api_solr_core_url: str, tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiCatalog]:
     """36 synthetic photos (3 colour classes) embedded by the tiny model and indexed in both stores."""
     embedder = Embedder.load(tiny_checkpoint)
@@ -77,7 +85,7 @@ def api_catalog(
             item = catalog_item(label * PHOTOS_PER_CLASS + i, label, photo, version)
             photos[item.id] = photo
             items.append(item)
-    stores = StoreSettings(milvus_uri=milvus_uri, solr_core_url=solr_core_url)
+    stores = StoreSettings(milvus_uri=milvus_uri, solr_core_url=api_solr_core_url)
     index = CatalogIndex.from_settings(stores, IndexerSettings(), version, embedder.dim)
     index.upsert(items, embedder.embed(list(photos.values())))
     index.flush()
@@ -99,7 +107,7 @@ def kafka_topic() -> str:
 def api_settings(
     api_catalog: ApiCatalog,
     milvus_uri: str,
-    solr_core_url: str,
+    api_solr_core_url: str,
     kafka_bootstrap: str,
     tiny_checkpoint: Path,
     kafka_topic: str,
@@ -107,7 +115,7 @@ def api_settings(
     """Settings of the app under test: the tiny model, the test catalog's collection, a small upload limit."""
     return Settings(
         stores=StoreSettings(
-            milvus_uri=milvus_uri, solr_core_url=solr_core_url, kafka_bootstrap_servers=kafka_bootstrap,
+            milvus_uri=milvus_uri, solr_core_url=api_solr_core_url, kafka_bootstrap_servers=kafka_bootstrap,
             topic=kafka_topic, status_topic=f"{kafka_topic}.status", timeout_s=5.0,
         ),
         fetch=FetchSettings(max_image_bytes=256 * 1024, allowed_networks=["127.0.0.0/8"]),

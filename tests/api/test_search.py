@@ -208,13 +208,13 @@ def search_words(client: TestClient, **fields: object) -> dict:
 
 
 def test_words_alone_find_the_items_in_solr_order(
-    client: TestClient, api_catalog: ApiCatalog, solr_core_url: str
+    client: TestClient, api_catalog: ApiCatalog, api_solr_core_url: str
 ) -> None:
     body = search_words(client, q="linen", k=20)
     assert body["fusion"] == "text"
     linen = {item.id for item in api_catalog.items if "linen" in item.title}
     assert {hit["id"] for hit in body["hits"]} == linen and body["next_cursor"] is None
-    solr = MetadataStore.connect(solr_core_url).search("linen", rows=20, model_version=api_catalog.model_version)
+    solr = MetadataStore.connect(api_solr_core_url).search("linen", rows=20, model_version=api_catalog.model_version)
     assert [hit["id"] for hit in body["hits"]] == [item.id for item in solr.items]  # BM25: Solr's order
     for rank, hit in enumerate(body["hits"], 1):
         assert (hit["text_rank"], hit["image_score"]) == (rank, None)

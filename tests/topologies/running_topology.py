@@ -25,12 +25,12 @@ from tests.ingest.kafka_helpers import unique_topic
 from tests.topologies.ingest_fixtures import MAX_IMAGE_BYTES
 
 
-def topology_settings(stack: Stack, model: Path, metrics: Path, **fields: Any) -> Settings:
-    """Settings of a topology on the test stack, with topics and a consumer group no other test uses; each of
-    fields (by name, in any group) overrides its default here."""
+def topology_settings(stack: Stack, solr_core_url: str, model: Path, metrics: Path, **fields: Any) -> Settings:
+    """Settings of a topology on the test stack and the test module's Solr core, with topics and a consumer group
+    no other test uses; each of fields (by name, in any group) overrides its default here."""
     local = stack.settings
     defaults: dict[str, Any] = {
-        "milvus_uri": local.milvus_uri(), "solr_core_url": local.solr_core_url(),
+        "milvus_uri": local.milvus_uri(), "solr_core_url": solr_core_url,
         "kafka_bootstrap_servers": local.kafka_bootstrap(), "model_path": model,
         "topic": unique_topic("images"), "dead_letter_topic": unique_topic("images.dlq"),
         "status_topic": unique_topic("images.status"),

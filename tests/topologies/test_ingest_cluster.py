@@ -170,7 +170,9 @@ def test_a_killed_worker_loses_nothing_and_indexes_nothing_twice(
     cluster: Stack, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
     stack = cluster.settings
-    settings = topology_settings(cluster, tiny_checkpoint, tmp_path / "metrics", **STREAM)
+    settings = topology_settings(
+        cluster, cluster.settings.solr_core_url(), tiny_checkpoint, tmp_path / "metrics", **STREAM
+    )
     index: CatalogIndex = empty_stores(settings, Embedder.load(tiny_checkpoint).dim)
     catalog = inline_catalog(PHOTOS, every=2)
     assert len(catalog.good_ids) == PHOTOS

@@ -56,11 +56,13 @@ def _send_until_acknowledged(producer: KafkaProducer, topic: str, key: bytes, va
             time.sleep(1)
 
 
-def _stream_through(fault: Callable[[], None], what: str, stack: Stack, checkpoint: Path, tmp_path: Path) -> None:
+def _stream_through(
+    fault: Callable[[], None], what: str, stack: Stack, solr_core_url: str, checkpoint: Path, tmp_path: Path
+) -> None:
     """Publish PHOTOS at a steady rate, cause the fault once the stream flows, and check that afterwards every photo
     is searchable exactly once, neither store holds an orphan, and each bad record among them is dead-lettered once."""
     settings = topology_settings(
-        stack, checkpoint, tmp_path / "metrics", embed_batch_size=4, index_batch_size=4, max_replays=3
+        stack, solr_core_url, checkpoint, tmp_path / "metrics", embed_batch_size=4, index_batch_size=4, max_replays=3
     )
     index = empty_stores(settings, Embedder.load(checkpoint).dim)
     catalog = inline_catalog(PHOTOS, every=3)
@@ -115,7 +117,7 @@ def _stream_through(fault: Callable[[], None], what: str, stack: Stack, checkpoi
 
 @pytest.mark.parametrize("store", ["solr", "milvus"])
 def test_a_store_outage_mid_stream_loses_nothing(
-    stack: Stack, tiny_checkpoint: Path, tmp_path: Path, store: str
+    stack: Stack, solr_core_url: str, tiny_checkpoint: Path, tmp_path: Path, store: str
 ) -> None:
     pid = PidFile(stack.settings.run_dir, store).read()
     assert pid is not None
@@ -127,10 +129,12 @@ def test_a_store_outage_mid_stream_loses_nothing(
         finally:
             os.killpg(pid.pid, signal.SIGCONT)
 
-    _stream_through(freeze, f"{store} frozen {OUTAGE_S:.0f} s", stack, tiny_checkpoint, tmp_path)
+    _stream_through(freeze, f"{store} frozen {OUTAGE_S:.0f} s", stack, solr_core_url, tiny_checkpoint, tmp_path)
 
 
-def test_a_kafka_broker_restart_mid_stream_loses_nothing(stack: Stack, tiny_checkpoint: Path, tmp_path: Path) -> None:
+def test_a_kafka_broker_restart_mid_stream_loses_nothing(
+    stack: Stack, solr_core_url: str, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
     kafka = PidFile(stack.settings.run_dir, "kafka")
     took: list[float] = []
 
@@ -145,5 +149,5 @@ def test_a_kafka_broker_restart_mid_stream_loses_nothing(stack: Stack, tiny_chec
             stack.up()  # the broker again, on the same data (and the other tests get theirs, whatever happened)
         took.append(time.monotonic() - stopping)
 
-    _stream_through(restart_broker, "Kafka broker restarted", stack, tiny_checkpoint, tmp_path)
+    _stream_through(restart_broker, "Kafka broker restarted", stack, solr_core_url, tiny_checkpoint, tmp_path)
     print(f"(stopped and back in {took[0]:.0f} s)")

@@ -55,9 +55,9 @@ def _dead_letters(settings: Settings, count: int) -> list[dict[str, str]]:
 
 
 def test_no_hostile_record_stops_the_stream(
-    stack: Stack, tiny_checkpoint: Path, image_server: tuple[str, Path], tmp_path: Path
+    stack: Stack, solr_core_url: str, tiny_checkpoint: Path, image_server: tuple[str, Path], tmp_path: Path
 ) -> None:
-    settings = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics")
+    settings = topology_settings(stack, solr_core_url, tiny_checkpoint, tmp_path / "metrics")
     index = empty_stores(settings, Embedder.load(tiny_checkpoint).dim)
     good = inline_catalog(GOOD_PHOTOS, every=3)
     root = Path(CLOTHING_SMALL) / "test"

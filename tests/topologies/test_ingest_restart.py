@@ -51,9 +51,9 @@ def _kill_mid_stream(index: CatalogIndex, record: ProcessRecord, log: Path, tota
 
 
 def test_a_crash_mid_stream_loses_nothing_and_indexes_nothing_twice(
-    stack: Stack, tiny_checkpoint: Path, tmp_path: Path
+    stack: Stack, solr_core_url: str, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
-    settings = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics-1", **SLOW_STREAM)
+    settings = topology_settings(stack, solr_core_url, tiny_checkpoint, tmp_path / "metrics-1", **SLOW_STREAM)
     index = empty_stores(settings, Embedder.load(tiny_checkpoint).dim)
     catalog = inline_catalog(PHOTOS)
     assert len(catalog.good_ids) == PHOTOS
@@ -106,9 +106,9 @@ def _poison_server() -> tuple[http.server.ThreadingHTTPServer, "queue.Queue[str]
 
 
 def test_a_message_that_kills_its_worker_at_every_restart_is_dead_lettered_and_the_stream_flows_on(
-    stack: Stack, tiny_checkpoint: Path, tmp_path: Path
+    stack: Stack, solr_core_url: str, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
-    settings = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics", max_replays=1)
+    settings = topology_settings(stack, solr_core_url, tiny_checkpoint, tmp_path / "metrics", max_replays=1)
     index = empty_stores(settings, Embedder.load(tiny_checkpoint).dim)
     catalog = inline_catalog(POISONED_PHOTOS)
     server, requests = _poison_server()

@@ -29,11 +29,11 @@ def _orphan_counts(metrics: Path) -> dict[str, int] | None:
 
 
 def test_statuses_say_what_became_of_each_product_and_orphans_are_counted_on_schedule(
-    stack: Stack, tiny_checkpoint: Path, tmp_path: Path
+    stack: Stack, solr_core_url: str, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
     metrics = tmp_path / "metrics"
     settings = topology_settings(
-        stack, tiny_checkpoint, metrics, reconcile_interval_s=2.0, reconcile_settle_s=1.0
+        stack, solr_core_url, tiny_checkpoint, metrics, reconcile_interval_s=2.0, reconcile_settle_s=1.0
     )  # fmt: skip
     embedder = Embedder.load(tiny_checkpoint)
     index = empty_stores(settings, embedder.dim)

@@ -41,9 +41,9 @@ def _done(index: CatalogIndex, catalog: PublishedCatalog, settings: Settings, de
 
 
 def test_every_good_photo_indexed_once_and_every_bad_record_dead_lettered(
-    stack: Stack, tiny_checkpoint: Path, image_server: tuple[str, Path], tmp_path: Path
+    stack: Stack, solr_core_url: str, tiny_checkpoint: Path, image_server: tuple[str, Path], tmp_path: Path
 ) -> None:
-    settings = topology_settings(stack, tiny_checkpoint, tmp_path / "metrics")
+    settings = topology_settings(stack, solr_core_url, tiny_checkpoint, tmp_path / "metrics")
     embedder = Embedder.load(tiny_checkpoint)
     index = empty_stores(settings, embedder.dim)
     catalog = build_catalog(PHOTOS, DUPLICATES, *image_server)
