@@ -10,7 +10,6 @@ first use, then reused.
 """
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -314,17 +313,3 @@ class Runtime:
             if self._photos is None:
                 self._photos = photo_index(self.settings.api.photo_dir) if self.settings.api.photo_dir else {}
         return self._photos.get(photo)
-
-    # --- readiness ---------------------------------------------------------------------------------------
-
-    def kafka_reachable(self) -> str:
-        """'' if a TCP connection to one bootstrap server opens, else why not."""
-        problems = []
-        for server in self.settings.stores.kafka_bootstrap_servers.split(","):
-            host, _, port = server.strip().rpartition(":")
-            try:
-                with socket.create_connection((host or "localhost", int(port)), timeout=1.0):
-                    return ""
-            except (OSError, ValueError) as error:
-                problems.append(f"{server}: {error}")
-        return "; ".join(problems)

@@ -137,6 +137,11 @@ class MetadataStore:
         except pysolr.SolrError as error:
             raise _classify(error, what, self.solr.url) from error
 
+    def problem(self) -> str:
+        """What keeps this store from serving searches now ('' when nothing): the readiness probe."""
+        self._call("ping", self.solr.ping)
+        return ""
+
     def add(self, items: Sequence[CatalogItem]) -> None:
         """Add or overwrite items by id, in batches. Durable on return; searchable within commit_within_ms."""
         for batch in _batches(items, self.batch_size):

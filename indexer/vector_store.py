@@ -145,6 +145,12 @@ class VectorStore:
                 raise StoreUnavailable(f"Milvus {what} on {self.collection} failed: {message}") from error
             raise StoreRequestRejected(f"Milvus {what} on {self.collection} rejected: {message}") from error
 
+    def problem(self) -> str:
+        """What keeps this store from serving searches now ('' when nothing): the readiness probe."""
+        if not self._call("has_collection", lambda: self.client.has_collection(self.collection)):
+            return f"collection {self.collection} is missing"
+        return ""
+
     def ensure_collection(self) -> None:
         """Create the collection and its indexes if missing, check its dimension, and load it."""
         if not self._call("has_collection", lambda: self.client.has_collection(self.collection)):

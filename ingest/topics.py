@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import socket
 
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
@@ -54,3 +55,16 @@ def ensure_topics(
         raise KafkaUnavailable(f"cannot create topics at {bootstrap_servers}: {error}") from error
     finally:
         admin.close()
+
+
+def kafka_problem(bootstrap_servers: str, timeout_s: float = 1.0) -> str:
+    """'' if a TCP connection to one of the bootstrap servers opens, else why none did: the readiness probe."""
+    problems = []
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "localhost", int(port)), timeout=timeout_s):
+                return ""
+        except (OSError, ValueError) as error:
+            problems.append(f"{server}: {error}")
+    return "; ".join(problems)

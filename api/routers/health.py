@@ -9,8 +9,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep
-from api.runtime import Runtime
 from api.schemas import ComponentStatus, HealthStatus, ReadyStatus
+from ingest.topics import kafka_problem
 
 router = APIRouter(tags=["health"])
 
@@ -30,16 +30,6 @@ async def _check(name: str, probe: Callable[[], str]) -> tuple[str, ComponentSta
     return name, ComponentStatus(ok=not problem, detail=problem or "ok")
 
 
-def _milvus(runtime: Runtime) -> str:
-    store = runtime.vectors()
-    return "" if store.client.has_collection(store.collection) else f"collection {store.collection} is missing"
-
-
-def _solr(runtime: Runtime) -> str:
-    runtime.metadata().solr.ping()
-    return ""
-
-
 @router.get(
     "/readyz",
     response_model=ReadyStatus,
@@ -49,9 +39,9 @@ def _solr(runtime: Runtime) -> str:
 async def readyz(runtime: RuntimeDep) -> Response:
     """200 when the model is loaded and Milvus, Solr and Kafka answer; 503 with each component's state if not."""
     checks = await asyncio.gather(
-        _check("milvus", lambda: _milvus(runtime)),
-        _check("solr", lambda: _solr(runtime)),
-        _check("kafka", runtime.kafka_reachable),
+        _check("milvus", lambda: runtime.vectors().problem()),
+        _check("solr", lambda: runtime.metadata().problem()),
+        _check("kafka", lambda: kafka_problem(runtime.settings.stores.kafka_bootstrap_servers)),
     )
     components = {"model": ComponentStatus(ok=True, detail=f"{runtime.embedder.version} (dim {runtime.embedder.dim})")}
     components.update(dict(checks))
