@@ -42,3 +42,10 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory, synthetic_images: 
     config = TrainConfig(epochs=2, classes_per_batch=3, samples_per_class=8, threads=1, loss_weights=LossWeights())
     Trainer(tiny_model_config(), config).fit(synthetic_images, path, progress=False)
     return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Name the random order's seed even under -q (`pytest --randomly-seed=N` repeats that order)."""
+    seed = config.getoption("randomly_seed", default=None)
+    if seed is not None:
+        terminalreporter.write_line(f"tests ran in random order, seed {seed} (repeat: pytest --randomly-seed={seed})")
