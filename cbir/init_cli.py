@@ -34,7 +34,9 @@ def init_stores(
     try:
         topics = ensure_ingest_topics(stores, partitions, kafka_replication)
         solr_created = call_with_retry(
-            lambda: ensure_solr_collection(stores.solr_core_url, layout, timeout_s=max(stores.timeout_s, 60.0)),
+            lambda: ensure_solr_collection(
+                stores.solr_core_url, layout, timeout_s=max(stores.timeout_s, 60.0), auth=stores.solr_auth()
+            ),
             retry_policy(settings.indexer),
             "create the Solr collection",
         )
