@@ -102,7 +102,7 @@ class Runtime:
         self._metadata: MetadataStore | None = None
         self._publisher: CatalogPublisher | None = None
         self._publish_lock = threading.Lock()
-        self.statuses = StatusReader(settings.stores.kafka_bootstrap_servers, settings.stores.status_topic,
+        self.statuses = StatusReader(settings.stores, settings.stores.status_topic,
                                      timeout_s=settings.stores.timeout_s)  # fmt: skip
         self._photos: dict[str, Path] | None = None
         self._photos_lock = threading.Lock()
@@ -161,7 +161,7 @@ class Runtime:
                 with self.metrics.store_call("milvus", "connect"):
                     self._vectors = VectorStore.connect(
                         settings.stores.milvus_uri, self.model_version, self.embedder.dim,
-                        timeout_s=settings.stores.timeout_s, index=index,
+                        timeout_s=settings.stores.timeout_s, token=settings.stores.milvus_token_value(), index=index,
                     )  # fmt: skip
             return self._vectors
 
@@ -170,8 +170,9 @@ class Runtime:
         with self._metadata_lock:
             if self._metadata is None:
                 with self.metrics.store_call("solr", "connect"):
+                    stores = self.settings.stores
                     self._metadata = MetadataStore.connect(
-                        self.settings.stores.solr_core_url, timeout_s=self.settings.stores.timeout_s
+                        stores.solr_core_url, timeout_s=stores.timeout_s, auth=stores.solr_auth()
                     )
             return self._metadata
 
@@ -277,7 +278,7 @@ class Runtime:
         with self.metrics.store_call("kafka", "connect"):
             timeout_ms = int(self.settings.stores.timeout_s * 1000)
             return CatalogPublisher(
-                self.settings.stores.kafka_bootstrap_servers, topic=self.settings.stores.topic, linger_ms=0,
+                self.settings.stores, topic=self.settings.stores.topic, linger_ms=0,
                 max_request_size=MAX_MESSAGE_BYTES,
                 request_timeout_ms=timeout_ms, max_block_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms,
             )  # fmt: skip

@@ -48,6 +48,7 @@ from indexer.catalog_index import CatalogIndex
 from indexer.item import item_id, photo_sha256
 from indexer.metadata_store import MetadataStore
 from ingest.folder_catalog import demo_message
+from ingest.kafka_config import kafka_client_options
 from ingest.message import encode_message
 from settings import Settings, resolve_settings
 from topologies.ingest.runner import start_ingest_topology
@@ -173,7 +174,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         record, log = start_ingest_topology(stack, settings, duration_s=3600)
         try:
             solr = MetadataStore.connect(stores.solr_core_url, timeout_s=30)
-            producer = KafkaProducer(bootstrap_servers=stores.kafka_bootstrap_servers, linger_ms=5)
+            producer = KafkaProducer(**kafka_client_options(stores), linger_ms=5)
             publish_and_measure(producer, stores.topic, solr, warm_up, None, args.poll_s)  # topology up and warm
             print(f"topology ready; publishing {len(peak_photos)} images at once")
             cpu_before = cpu_now()

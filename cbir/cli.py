@@ -12,7 +12,7 @@ import typer
 from cbir.api_cli import api_app
 from cbir.dlq_cli import dlq_app
 from cbir.ingest_cli import publish, topology_app
-from cbir.init_cli import init_stores
+from cbir.init_cli import init_stores, solr_security
 from cbir.migrate_cli import migrate_ids
 from cbir.mine_cli import mine
 from cbir.options import MilvusUri, Model, RunDir, SolrUrl
@@ -28,6 +28,7 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 app.command()(publish)
 app.command("init-stores")(init_stores)
+app.command("solr-security")(solr_security)
 app.command()(reconcile)
 app.command("migrate-ids")(migrate_ids)
 app.add_typer(topology_app, name="topology")

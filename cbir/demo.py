@@ -58,7 +58,7 @@ def publish_missing(index: CatalogIndex, catalog: Path, stores: StoreSettings, e
     searchable = index.metadata.searchable_ids(list(photos))
     missing = [path for identity, path in photos.items() if identity not in searchable]
     echo(f"{len(photos) - len(missing)} of {len(photos)} catalog photos already searchable; publishing {len(missing)}")
-    with CatalogPublisher(stores.kafka_bootstrap_servers, topic=stores.topic) as publisher:
+    with CatalogPublisher(stores, topic=stores.topic) as publisher:
         for count, path in enumerate(tqdm(missing, desc="publish to Kafka", unit="photo"), start=1):
             publisher.publish(demo_message(path, catalog))
             if count % 200 == 0:

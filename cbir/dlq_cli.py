@@ -36,13 +36,13 @@ def replay_dead_letters(
     servers, topic, dead_letter_topic = stores.kafka_bootstrap_servers, stores.topic, stores.dead_letter_topic
     choice = DeadLetterChoice(stage=stage, product_id=product_id)
     try:
-        chosen = [letter for letter in read_dead_letters(servers, dead_letter_topic) if choice.matches(letter)]
+        chosen = [letter for letter in read_dead_letters(stores, dead_letter_topic) if choice.matches(letter)]
         for letter in chosen:
             typer.echo(f"{letter.stage:<8}{product_id_of(letter) or '-':<24}{letter.reason[:80]}")
         if dry_run:
             typer.echo(f"dry run: {len(chosen)} dead letters would be re-published to {topic}")
             return
-        count = replay(chosen, servers, topic)
+        count = replay(chosen, stores, topic)
     except IngestError as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from error

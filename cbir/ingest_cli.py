@@ -49,7 +49,7 @@ def publish(
     servers, topic = stores.kafka_bootstrap_servers, stores.topic
     confirmed = 0
     try:
-        with CatalogPublisher(servers, topic=topic) as publisher:
+        with CatalogPublisher(stores, topic=topic) as publisher:
             for count, path in enumerate(tqdm(photos, desc=f"publish to {topic}", unit="photo"), start=1):
                 publisher.publish(demo_message(path, folder, image_base_url or DEFAULT_IMAGE_BASE_URL, inline))
                 if count % _FLUSH_EVERY == 0:
@@ -256,9 +256,7 @@ def serve_metrics(
 
     settings = resolve_settings({"stores": {"kafka_bootstrap_servers": bootstrap_servers}}, run_dir)
     stores = settings.stores
-    registry = ingest_registry(
-        metrics_dir, stores.kafka_bootstrap_servers, stores.topic, settings.ingest.consumer_group
-    )
+    registry = ingest_registry(metrics_dir, stores, stores.topic, settings.ingest.consumer_group)
     start_http_server(port, addr=host, registry=registry)
     typer.echo(f"serving ingest metrics on http://{host}:{port}/metrics (Ctrl-C stops)")
     while True:

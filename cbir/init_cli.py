@@ -5,6 +5,7 @@ Settings are resolved like every command's (`settings.resolve_settings`): `CBIR_
 """
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -34,7 +35,9 @@ def init_stores(
     try:
         topics = ensure_ingest_topics(stores, partitions, kafka_replication)
         solr_created = call_with_retry(
-            lambda: ensure_solr_collection(stores.solr_core_url, layout, timeout_s=max(stores.timeout_s, 60.0)),
+            lambda: ensure_solr_collection(
+                stores.solr_core_url, layout, timeout_s=max(stores.timeout_s, 60.0), auth=stores.solr_auth()
+            ),
             retry_policy(settings.indexer),
             "create the Solr collection",
         )
@@ -49,3 +52,23 @@ def init_stores(
         "model_version": model_facts.version,
     }
     typer.echo(json.dumps(report, indent=2))
+
+
+def solr_security(
+    out: Annotated[Path, typer.Argument(help="Where to write security.json (then `solr zk cp` it to ZooKeeper).")],
+    admin_password: Annotated[
+        str, typer.Option(envvar="SOLR_ADMIN_PASSWORD", show_default=False, help="Password of Solr's admin user.")
+    ],
+) -> None:
+    """Write Solr's security.json: basic auth for admin and for CBIR_STORES_SOLR_USERNAME/_PASSWORD (hashed)."""
+    from indexer.solr_security import security_json
+    from settings import resolve_settings
+
+    stores = resolve_settings(local_stack=False).stores
+    auth = stores.solr_auth()
+    if auth is None:
+        raise typer.BadParameter("set CBIR_STORES_SOLR_USERNAME and CBIR_STORES_SOLR_PASSWORD")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(security_json(admin_password, *auth), indent=1))
+    out.chmod(0o644)  # hashes only; read by the solr image's own user when it uploads the file
+    typer.echo(f"wrote {out}: users admin and {auth[0]}")

@@ -35,7 +35,11 @@ def mine(
     started = time.monotonic()
     try:
         store = VectorStore.connect(
-            settings.stores.milvus_uri, facts.version, facts.dim, timeout_s=settings.stores.timeout_s
+            settings.stores.milvus_uri,
+            facts.version,
+            facts.dim,
+            timeout_s=settings.stores.timeout_s,
+            token=settings.stores.milvus_token_value(),
         )
         catalog = read_catalog_vectors(store, progress)
     except IndexerError as error:

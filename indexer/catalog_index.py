@@ -78,14 +78,14 @@ class CatalogIndex:
         )
         vectors = call_with_retry(
             lambda: VectorStore.connect(
-                stores.milvus_uri, model_version, dim, timeout_s=stores.timeout_s,
+                stores.milvus_uri, model_version, dim, timeout_s=stores.timeout_s, token=stores.milvus_token_value(),
                 index=index, batch_size=settings.batch_size,
             ),
             retry, "connect to Milvus",
         )  # fmt: skip
         metadata = call_with_retry(
             lambda: MetadataStore.connect(
-                stores.solr_core_url, timeout_s=stores.timeout_s,
+                stores.solr_core_url, timeout_s=stores.timeout_s, auth=stores.solr_auth(),
                 batch_size=settings.batch_size, commit_within_ms=settings.solr_commit_within_ms,
             ),
             retry, "connect to Solr",

@@ -124,9 +124,12 @@ class MetadataStore:
         self.commit_within_ms = commit_within_ms
 
     @classmethod
-    def connect(cls, core_url: str, timeout_s: float = 10.0, **kwargs: Any) -> "MetadataStore":
-        """A store for the Solr core at core_url (http://host:port/solr/catalog), checked by a ping."""
-        store = cls(pysolr.Solr(core_url, timeout=timeout_s), **kwargs)
+    def connect(
+        cls, core_url: str, timeout_s: float = 10.0, auth: tuple[str, str] | None = None, **kwargs: Any
+    ) -> "MetadataStore":
+        """A store for the Solr core at core_url (http://host:port/solr/catalog), checked by a ping; auth: basic
+        auth's (user, password) when Solr has authentication (`StoreSettings.solr_auth`)."""
+        store = cls(pysolr.Solr(core_url, timeout=timeout_s, auth=auth), **kwargs)
         store._call("ping", store.solr.ping)
         return store
 

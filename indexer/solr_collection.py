@@ -49,11 +49,13 @@ def create_params(name: str, layout: SolrCollectionLayout) -> dict[str, str]:
     }
 
 
-def _collections_api(base_url: str, params: dict[str, str], timeout_s: float) -> tuple[int, dict[str, Any]]:
+def _collections_api(
+    base_url: str, params: dict[str, str], timeout_s: float, auth: tuple[str, str] | None
+) -> tuple[int, dict[str, Any]]:
     """One Collections API call: (HTTP status, JSON body); StoreUnavailable if Solr does not answer."""
     url = f"{base_url}/admin/collections"
     try:
-        response = requests.get(url, params=params, timeout=timeout_s)
+        response = requests.get(url, params=params, timeout=timeout_s, auth=auth)
     except (requests.ConnectionError, requests.Timeout) as error:
         raise StoreUnavailable(f"Solr at {base_url} is unreachable: {error}") from error
     if response.status_code in (502, 503, 504):
@@ -70,24 +72,27 @@ def _error_message(body: dict[str, Any]) -> str:
     return str(error.get("msg", "")) if isinstance(error, dict) else str(error)
 
 
-def ensure_solr_collection(core_url: str, layout: SolrCollectionLayout, timeout_s: float = 60.0) -> bool:
-    """Create the collection of core_url if SolrCloud lacks it; returns whether it was created.
+def ensure_solr_collection(
+    core_url: str, layout: SolrCollectionLayout, timeout_s: float = 60.0, auth: tuple[str, str] | None = None
+) -> bool:
+    """Create the collection of core_url if SolrCloud lacks it (auth: basic auth's user and password, if Solr has
+    authentication); returns whether it was created.
 
     On a standalone Solr (the local stack) there is no Collections API: the core must exist already, and is
     checked with a ping.
     """
     base_url, name = split_core_url(core_url)
-    status, body = _collections_api(base_url, {"action": "LIST", "wt": "json"}, timeout_s)
+    status, body = _collections_api(base_url, {"action": "LIST", "wt": "json"}, timeout_s, auth)
     if status != 200:
         if _NOT_CLOUD in _error_message(body):
             logger.info("Solr at %s is standalone: checking core %s instead of creating a collection", base_url, name)
-            MetadataStore.connect(core_url, timeout_s=timeout_s)
+            MetadataStore.connect(core_url, timeout_s=timeout_s, auth=auth)
             return False
         raise StoreRequestRejected(f"Solr at {base_url} refused LIST ({status}): {_error_message(body)}")
     if name in body.get("collections", []):
         return False
     logger.info("Creating Solr collection %s (%s)", name, layout)
-    status, body = _collections_api(base_url, create_params(name, layout), timeout_s)
+    status, body = _collections_api(base_url, create_params(name, layout), timeout_s, auth)
     if status != 200 or body.get("failure"):
         detail = _error_message(body) or str(body.get("failure"))
         raise StoreRequestRejected(f"Solr at {base_url} could not create collection {name}: {detail}")

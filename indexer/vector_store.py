@@ -123,11 +123,15 @@ class VectorStore:
         self.timeout_s: float | None = None  # per search/get call; connect() sets its timeout
 
     @classmethod
-    def connect(cls, uri: str, model_version: str, dim: int, timeout_s: float = 10.0, **kwargs: Any) -> "VectorStore":
-        """Connect to Milvus at uri and make sure the collection exists and is loaded."""
+    def connect(
+        cls, uri: str, model_version: str, dim: int, timeout_s: float = 10.0, token: str = "", **kwargs: Any
+    ) -> "VectorStore":
+        """Connect to Milvus at uri and make sure the collection exists and is loaded; token: user:password when
+        Milvus has authorization (`StoreSettings.milvus_token_value`)."""
         try:
             # a connection of its own: pymilvus 2.5 shares one per URI, which any client's close() ends
-            client = MilvusClient(uri=uri, timeout=timeout_s, alias=f"vector-store-{uuid.uuid4().hex}")
+            alias = f"vector-store-{uuid.uuid4().hex}"
+            client = MilvusClient(uri=uri, token=token, timeout=timeout_s, alias=alias)
         except MilvusException as error:
             raise StoreUnavailable(f"Milvus at {uri} is unreachable: {error.message}") from error
         store = cls(client, model_version, dim, **kwargs)

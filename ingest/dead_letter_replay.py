@@ -11,6 +11,8 @@ from kafka.errors import KafkaError
 
 from ingest.dead_letter import DeadLetter
 from ingest.errors import KafkaUnavailable, PublishFailed
+from ingest.kafka_config import kafka_client_options
+from settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +40,12 @@ def product_id_of(letter: DeadLetter) -> str | None:
     return product if isinstance(product, str) else None
 
 
-def read_dead_letters(bootstrap_servers: str, topic: str, timeout_s: float = 30.0) -> list[DeadLetter]:
+def read_dead_letters(stores: StoreSettings, topic: str, timeout_s: float = 30.0) -> list[DeadLetter]:
     """Every dead letter in the topic now, oldest first per partition (records that are not dead letters skipped)."""
     try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False)
+        consumer = KafkaConsumer(**kafka_client_options(stores), group_id=None, enable_auto_commit=False)
     except KafkaError as error:
-        raise KafkaUnavailable(f"no Kafka broker answers at {bootstrap_servers}") from error
+        raise KafkaUnavailable(f"no Kafka broker answers at {stores.kafka_bootstrap_servers}") from error
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         consumer.assign(partitions)
@@ -74,9 +76,9 @@ def _dead_letter(value: bytes | None) -> DeadLetter | None:
         return None
 
 
-def replay(letters: Iterable[DeadLetter], bootstrap_servers: str, topic: str) -> int:
+def replay(letters: Iterable[DeadLetter], stores: StoreSettings, topic: str) -> int:
     """Publish each dead letter's original message to topic, keyed by its product id; returns how many."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    producer = KafkaProducer(**kafka_client_options(stores), acks="all")
     try:
         futures = [
             producer.send(topic, key=(product_id_of(letter) or "").encode() or None, value=letter.message.encode())

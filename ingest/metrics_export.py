@@ -18,6 +18,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ingest.kafka_config import kafka_client_options
+from settings import StoreSettings
+
 logger = logging.getLogger(__name__)
 RECONCILE_FILE = "reconcile.json"
 
@@ -30,10 +33,10 @@ def write_orphan_counts(metrics_dir: Path, milvus_only: int, solr_only: int) -> 
     temporary.replace(metrics_dir / RECONCILE_FILE)
 
 
-def consumer_lag(bootstrap_servers: str, topic: str, group: str, timeout_s: float = 5.0) -> dict[int, int]:
+def consumer_lag(stores: StoreSettings, topic: str, group: str, timeout_s: float = 5.0) -> dict[int, int]:
     """Messages not yet committed by the group, per partition of the topic (end offset - committed offset)."""
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka_client_options(stores),
         group_id=group,
         enable_auto_commit=False,
         request_timeout_ms=int(timeout_s * 1000) + 1,
@@ -49,10 +52,10 @@ def consumer_lag(bootstrap_servers: str, topic: str, group: str, timeout_s: floa
 class IngestCollector(Collector):
     """Reads the counters files and the lag at scrape time (nothing is cached between scrapes)."""
 
-    def __init__(self, metrics_dir: Path, bootstrap_servers: str | None, topic: str, group: str) -> None:
-        """bootstrap_servers None: no lag (the exporter of a deployment without Kafka access)."""
+    def __init__(self, metrics_dir: Path, stores: StoreSettings | None, topic: str, group: str) -> None:
+        """stores None: no lag (the exporter of a deployment without Kafka access)."""
         self.metrics_dir = metrics_dir
-        self.bootstrap_servers, self.topic, self.group = bootstrap_servers, topic, group
+        self.stores, self.topic, self.group = stores, topic, group
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         events = CounterMetricFamily(
@@ -81,10 +84,10 @@ class IngestCollector(Collector):
     def _lag(self) -> GaugeMetricFamily:
         lag = GaugeMetricFamily("cbir_ingest_consumer_lag", "Messages published but not yet done, per partition",
                                 labels=["topic", "partition"])  # fmt: skip
-        if self.bootstrap_servers is None:
+        if self.stores is None:
             return lag
         try:
-            for partition, behind in consumer_lag(self.bootstrap_servers, self.topic, self.group).items():
+            for partition, behind in consumer_lag(self.stores, self.topic, self.group).items():
                 lag.add_metric([self.topic, str(partition)], behind)
         except KafkaError as error:
             logger.warning("consumer lag unavailable: %s", error)
@@ -100,8 +103,8 @@ class IngestCollector(Collector):
         return orphans
 
 
-def ingest_registry(metrics_dir: Path, bootstrap_servers: str, topic: str, group: str) -> CollectorRegistry:
+def ingest_registry(metrics_dir: Path, stores: StoreSettings, topic: str, group: str) -> CollectorRegistry:
     """A registry holding only the ingest collector (what `cbir topology metrics` serves)."""
     registry = CollectorRegistry()
-    registry.register(IngestCollector(metrics_dir, bootstrap_servers, topic, group))
+    registry.register(IngestCollector(metrics_dir, stores, topic, group))
     return registry

@@ -9,9 +9,11 @@ from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata, RecordMetadata
 
 from ingest.errors import KafkaUnavailable, PublishFailed
+from ingest.kafka_config import kafka_client_options
 from ingest.message import DeleteMessage, UpsertMessage, encode_message
 from ingest.status import ProductStatus
 from ingest.topics import MAX_MESSAGE_BYTES
+from settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -27,24 +29,25 @@ class CatalogPublisher:
 
     def __init__(
         self,
-        bootstrap_servers: str | list[str],
-        topic: str = "images",
+        stores: StoreSettings,
+        topic: str | None = None,
         linger_ms: int = 20,
         max_request_size: int = MAX_MESSAGE_BYTES,
         request_timeout_ms: int = 30_000,
         **producer_config: Any,
     ) -> None:
-        self.topic = topic
+        """Publish to topic (None: stores.topic) of the brokers of stores."""
+        self.topic = topic or stores.topic
         try:
             self.producer = KafkaProducer(
-                bootstrap_servers=bootstrap_servers,
+                **kafka_client_options(stores),
                 linger_ms=linger_ms,
                 max_request_size=max_request_size,
                 request_timeout_ms=request_timeout_ms,
                 **producer_config,
             )
         except KafkaError as error:
-            raise KafkaUnavailable(f"no Kafka broker answers at {bootstrap_servers}") from error
+            raise KafkaUnavailable(f"no Kafka broker answers at {stores.kafka_bootstrap_servers}") from error
         self._in_flight: list[tuple[str, FutureRecordMetadata]] = []
 
     def publish(self, message: UpsertMessage | DeleteMessage) -> FutureRecordMetadata:

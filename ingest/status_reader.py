@@ -7,7 +7,9 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 
+from ingest.kafka_config import kafka_client_options
 from ingest.status import ProductStatus, StatusTable
+from settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +21,8 @@ class StatusReader:
     may then only not be read yet. After that the table may lag behind the topic by a poll, or by a Kafka outage.
     """
 
-    def __init__(self, bootstrap_servers: str, topic: str, retry_s: float = 2.0, timeout_s: float = 5.0) -> None:
-        self.bootstrap_servers, self.topic = bootstrap_servers, topic
+    def __init__(self, stores: StoreSettings, topic: str, retry_s: float = 2.0, timeout_s: float = 5.0) -> None:
+        self.stores, self.topic = stores, topic
         self.retry_s, self.timeout_s = retry_s, timeout_s
         self.table = StatusTable()
         self.problem = "not started"  # why the reader is not caught up ('' once it is)
@@ -53,7 +55,7 @@ class StatusReader:
             try:
                 self._follow()
             except Exception as error:  # Kafka down or the topic missing: try again, never stop the thread
-                self.problem = f"cannot read {self.topic} at {self.bootstrap_servers}: {error!r}"
+                self.problem = f"cannot read {self.topic} at {self.stores.kafka_bootstrap_servers}: {error!r}"
                 logger.warning("%s; retrying in %.0f s", self.problem, self.retry_s)
                 self._stop.wait(self.retry_s)
 
@@ -61,7 +63,7 @@ class StatusReader:
         """Read from the last positions (the beginning at first) until stopped or Kafka fails."""
         timeout_ms = int(self.timeout_s * 1000)
         consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers, group_id=None, enable_auto_commit=False,
+            **kafka_client_options(self.stores), group_id=None, enable_auto_commit=False,
             request_timeout_ms=timeout_ms + 1, bootstrap_timeout_ms=timeout_ms,
         )  # fmt: skip
         try:

@@ -9,6 +9,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ingest.errors import KafkaUnavailable
+from ingest.kafka_config import kafka_client_options
 from settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -24,18 +25,19 @@ COMPACTED_CONFIG = {**TOPIC_CONFIG, "cleanup.policy": "compact"}
 def ensure_ingest_topics(settings: StoreSettings, partitions: int, replication: int = 1) -> list[str]:
     """The ingest topics: messages (partitions), dead letters (1) and statuses (1, compacted); returns those created."""
     counts = {settings.topic: partitions, settings.dead_letter_topic: 1, settings.status_topic: 1}
-    return ensure_topics(settings.kafka_bootstrap_servers, counts, replication, compacted={settings.status_topic})
+    return ensure_topics(settings, counts, replication, compacted={settings.status_topic})
 
 
 def ensure_topics(
-    bootstrap_servers: str, partitions: dict[str, int], replication: int = 1, compacted: set[str] | None = None
+    stores: StoreSettings, partitions: dict[str, int], replication: int = 1, compacted: set[str] | None = None
 ) -> list[str]:
     """Create each topic (name -> partition count) that does not exist, set TOPIC_CONFIG on all of them (and
     COMPACTED_CONFIG on those compacted); returns those created."""
     compacted = compacted or set()
     config = {name: COMPACTED_CONFIG if name in compacted else TOPIC_CONFIG for name in partitions}
+    bootstrap_servers = stores.kafka_bootstrap_servers
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+        admin = KafkaAdminClient(**kafka_client_options(stores), request_timeout_ms=10_000)
     except KafkaError as error:
         raise KafkaUnavailable(f"no Kafka broker answers at {bootstrap_servers}") from error
     try:

@@ -7,6 +7,7 @@ the checkpoint (`embedder.checkpoint_facts.read_config`).
 """
 
 from settings.groups import (
+    REVEAL_SECRETS,
     ApiSettings,
     EmbeddingSettings,
     FetchSettings,
@@ -23,6 +24,7 @@ __all__ = [
     "FetchSettings",
     "IndexerSettings",
     "IngestSettings",
+    "REVEAL_SECRETS",
     "Settings",
     "StoreSettings",
     "resolve_settings",

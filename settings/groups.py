@@ -1,12 +1,15 @@
 """The settings groups, one environment prefix each, and `Settings`, which holds one of each."""
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, SerializationInfo, field_serializer, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK = "127.0.0.1"
+# The serialisation context that writes secrets in clear (`model_dump_json(context=REVEAL_SECRETS)`): only for the
+# Storm config, which is how the topology's workers get their store credentials; every other dump masks them.
+REVEAL_SECRETS = {"reveal_secrets": True}
 
 
 class StoreSettings(BaseSettings):
@@ -21,6 +24,41 @@ class StoreSettings(BaseSettings):
     dead_letter_topic: str = "images.dlq"
     status_topic: str = Field(default="images.status", description="compacted: the latest status of each product")
     timeout_s: float = Field(default=10.0, gt=0, description="one store request")
+    # The stores' own authentication (docker-compose.yml enables it; the local stack runs without): unset, none.
+    solr_username: str = Field(default="", description="Solr basic auth user")
+    solr_password: SecretStr | None = None
+    milvus_token: SecretStr | None = Field(default=None, description="Milvus user:password (or an API key)")
+    kafka_sasl_username: str = Field(default="", description="set: Kafka clients use SASL_PLAINTEXT")
+    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+
+    @model_validator(mode="after")
+    def _credentials_in_pairs(self) -> "StoreSettings":
+        """A user without a password (or the reverse) is a mistake, not "no authentication"."""
+        for store, user, password in (
+            ("solr", self.solr_username, self.solr_password),
+            ("kafka_sasl", self.kafka_sasl_username, self.kafka_sasl_password),
+        ):
+            if bool(user) != bool(password and password.get_secret_value()):
+                raise ValueError(f"set both {store}_username and {store}_password, or neither")
+        return self
+
+    @field_serializer("solr_password", "milvus_token", "kafka_sasl_password", when_used="json")
+    def _secret(self, secret: SecretStr | None, info: SerializationInfo) -> str | None:
+        """Masked ('**********') unless dumped with context=REVEAL_SECRETS."""
+        if secret is None:
+            return None
+        return secret.get_secret_value() if (info.context or {}).get("reveal_secrets") else str(secret)
+
+    def solr_auth(self) -> tuple[str, str] | None:
+        """Solr's basic auth (user, password) for requests and pysolr, None when Solr has none."""
+        if not self.solr_username or self.solr_password is None:
+            return None
+        return self.solr_username, self.solr_password.get_secret_value()
+
+    def milvus_token_value(self) -> str:
+        """Milvus's token (user:password), '' when Milvus has no authorization."""
+        return self.milvus_token.get_secret_value() if self.milvus_token else ""
 
 
 class FetchSettings(BaseSettings):

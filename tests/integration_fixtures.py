@@ -15,6 +15,7 @@ import pytest
 from devstack.jvm import resolve_jvm_deps
 from devstack.launcher import Stack
 from devstack.settings import LOOPBACK, StackSettings
+from settings import StoreSettings
 
 
 def free_ports(count: int) -> list[int]:
@@ -90,6 +91,12 @@ def solr_core_url(stack: Stack, request: pytest.FixtureRequest) -> Iterator[str]
 def kafka_bootstrap(stack: Stack) -> str:
     """Bootstrap servers of the test Kafka broker."""
     return f"{LOOPBACK}:{stack.settings.kafka_port}"
+
+
+@pytest.fixture
+def kafka_stores(kafka_bootstrap: str) -> StoreSettings:
+    """Store settings that reach the test Kafka broker (no SASL: the test stack has no authentication)."""
+    return StoreSettings(kafka_bootstrap_servers=kafka_bootstrap)
 
 
 @pytest.fixture

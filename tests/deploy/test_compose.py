@@ -54,8 +54,8 @@ DATA_PATHS = {
     "nimbus": "/data",
 }
 # What the API and the topology need to exist for a deployment to work at all.
-REQUIRED = STATEFUL | {"solr-configset", "init", "topology-submit"}
-ONE_SHOT = {"solr-configset", "init", "topology-submit", "crawler"}
+REQUIRED = STATEFUL | {"solr-security", "solr-security-upload", "solr-configset", "init", "topology-submit"}
+ONE_SHOT = {"solr-security", "solr-security-upload", "solr-configset", "init", "topology-submit", "crawler"}
 # Images whose version is the one deploy/versions.env pins for the local stack.
 VERSIONED_IMAGES = {"apache/kafka": "KAFKA_VERSION", "solr": "SOLR_VERSION", "storm": "STORM_VERSION"}
 # An exact version: x.y.z (optionally v-prefixed, with a suffix such as -slim-bookworm), or MinIO's RELEASE stamp.
@@ -308,9 +308,10 @@ def test_every_variable_in_env_example_has_a_comment() -> None:
 
 def test_compose_file_holds_no_secret_values() -> None:
     text = COMPOSE_FILE.read_text()
-    for name in ("MINIO_ROOT_PASSWORD", "MINIO_SECRET_ACCESS_KEY", "CBIR_API_API_KEYS"):
+    for name in ("MINIO_ROOT_PASSWORD", "MINIO_SECRET_ACCESS_KEY", "CBIR_API_API_KEYS", *PASSWORD_VARIABLES):
         for value in re.findall(rf"^\s*{name}:\s*(\S+)", text, flags=re.MULTILINE):
-            assert value.startswith("${"), f"{name} is set to a literal in docker-compose.yml"
+            # a variable, or user:variable (Milvus's token): the user is no secret
+            assert re.match(r"^(\w+:)?\$\{", value), f"{name} is set to a literal in docker-compose.yml"
 
 
 def settings_classes() -> dict[str, type[BaseSettings]]:
@@ -376,7 +377,7 @@ def test_published_ports_are_the_ports_the_services_listen_on() -> None:
     assert container_port["milvus"] == {stack.milvus_port}
     assert container_port["kafka"] == {9094}  # the HOST listener
     assert "HOST://:9094" in environment(services()["kafka"])["KAFKA_LISTENERS"]
-    assert "PLAINTEXT://:9092" in environment(services()["kafka"])["KAFKA_LISTENERS"]
+    assert "INTERNAL://:9092" in environment(services()["kafka"])["KAFKA_LISTENERS"]
     api_port = int(command(services()["api"])[command(services()["api"]).index("--port") + 1])
     assert container_port["api"] == {api_port} == {int(environment(services()["api"])["CBIR_API_PORT"])}
     assert api_port == ApiSettings().port
@@ -422,6 +423,99 @@ def test_every_service_uses_the_kafka_topics_of_the_settings() -> None:
         assert env.get("CBIR_STORES_STATUS_TOPIC", defaults.status_topic) == defaults.status_topic
     crawler = command(services()["crawler"])
     assert crawler[crawler.index("--topic") + 1] == defaults.topic
+
+
+# --- the stores' own authentication ------------------------------------------------------------------------------
+
+# Where each store's secret reaches the project's containers, and the .env variable it must come from.
+PASSWORD_VARIABLES = {
+    "CBIR_STORES_KAFKA_SASL_PASSWORD": "KAFKA_CLIENT_PASSWORD",
+    "CBIR_STORES_SOLR_PASSWORD": "SOLR_CBIR_PASSWORD",
+    "CBIR_STORES_MILVUS_TOKEN": "MILVUS_ROOT_PASSWORD",
+    "COMMON_SECURITY_DEFAULTROOTPASSWORD": "MILVUS_ROOT_PASSWORD",
+    "SOLR_ADMIN_PASSWORD": "SOLR_ADMIN_PASSWORD",
+    "HEALTHCHECK_KAFKA_PASSWORD": "KAFKA_ADMIN_PASSWORD",
+}
+# The stores, by the settings field naming each one's address: a service with the address needs the credentials.
+STORE_CREDENTIALS = {
+    "CBIR_STORES_KAFKA_BOOTSTRAP_SERVERS": ("CBIR_STORES_KAFKA_SASL_USERNAME", "CBIR_STORES_KAFKA_SASL_PASSWORD"),
+    "CBIR_STORES_SOLR_CORE_URL": ("CBIR_STORES_SOLR_USERNAME", "CBIR_STORES_SOLR_PASSWORD"),
+    "CBIR_STORES_MILVUS_URI": ("CBIR_STORES_MILVUS_TOKEN",),
+}
+
+
+def raw_services() -> dict[str, dict[str, Any]]:
+    """The services before interpolation: where each value comes from."""
+    result: dict[str, dict[str, Any]] = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    return result
+
+
+def kafka_listeners() -> dict[str, tuple[str, str]]:
+    """Kafka's listeners: name -> (bind address, security protocol)."""
+    env = environment(services()["kafka"])
+    protocols = dict(pair.split(":") for pair in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    listeners = {}
+    for listener in env["KAFKA_LISTENERS"].split(","):
+        name, _, address = listener.partition("://")
+        listeners[name] = (address.rpartition(":")[0], protocols[name])
+    return listeners
+
+
+def plaintext_reachable(listeners: dict[str, tuple[str, str]]) -> list[str]:
+    """The listeners other containers reach without SASL (anything not bound to the container's loopback)."""
+    return [name for name, (host, protocol) in listeners.items()
+            if protocol != "SASL_PLAINTEXT" and host not in ("localhost", "127.0.0.1")]  # fmt: skip
+
+
+def test_kafka_listeners_other_containers_reach_demand_sasl() -> None:
+    env = environment(services()["kafka"])
+    assert plaintext_reachable(kafka_listeners()) == []
+    assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == StoreSettings().kafka_sasl_mechanism
+    assert kafka_listeners()[env["KAFKA_INTER_BROKER_LISTENER_NAME"]][1] == "SASL_PLAINTEXT"
+    for name, (_, protocol) in kafka_listeners().items():
+        if protocol == "SASL_PLAINTEXT":
+            jaas = env[f"KAFKA_LISTENER_NAME_{name}_PLAIN_SASL_JAAS_CONFIG"]
+            assert f'user_cbir="{env_example()["KAFKA_CLIENT_PASSWORD"]}"' in jaas, name
+
+
+def test_the_listener_check_catches_a_plaintext_listener() -> None:
+    listeners = {"PLAINTEXT": ("", "PLAINTEXT"), "CONTROLLER": ("localhost", "PLAINTEXT"), "C": ("", "SASL_PLAINTEXT")}
+    assert plaintext_reachable(listeners) == ["PLAINTEXT"]
+
+
+def test_solr_starts_with_basic_auth_in_zookeeper() -> None:
+    solr, upload, security = services()["solr"], services()["solr-security-upload"], services()["solr-security"]
+    assert solr["depends_on"]["solr-security-upload"]["condition"] == "service_completed_successfully"
+    out = command(security)[-1]
+    assert command(security)[:2] == ["cbir", "solr-security"]
+    assert command(upload)[:5] == ["solr", "zk", "cp", f"file:{out}", "zk:/security.json"]
+    assert environment(security)["CBIR_STORES_SOLR_USERNAME"] == "cbir"
+    assert "SOLR_ADMIN_PASSWORD" in environment(security)
+
+
+def test_milvus_authorization_is_on_with_the_root_password_of_env() -> None:
+    env = environment(services()["milvus"])
+    assert env["COMMON_SECURITY_AUTHORIZATIONENABLED"] == "true"
+    assert env["COMMON_SECURITY_DEFAULTROOTPASSWORD"] == env_example()["MILVUS_ROOT_PASSWORD"]
+
+
+@pytest.mark.parametrize("name", sorted(services()))
+def test_every_service_that_reaches_a_store_has_its_credentials(name: str) -> None:
+    env = environment(services()[name])
+    reaches_kafka = "--bootstrap-servers" in command(services()[name])
+    for address, credentials in STORE_CREDENTIALS.items():
+        if address in env or (reaches_kafka and address == "CBIR_STORES_KAFKA_BOOTSTRAP_SERVERS"):
+            missing = [variable for variable in credentials if not env.get(variable)]
+            assert not missing, f"{name} reaches {address} without {missing}"
+    StoreSettings(**{k.removeprefix("CBIR_STORES_").lower(): v for k, v in env.items() if k.startswith("CBIR_STORES_")})
+
+
+@pytest.mark.parametrize("name", sorted(raw_services()))
+def test_secrets_come_from_env_variables_that_must_be_set(name: str) -> None:
+    env = raw_services()[name].get("environment") or {}
+    for variable, source in PASSWORD_VARIABLES.items():
+        if variable in env:
+            assert f"${{{source}:?" in str(env[variable]), f"{name}: {variable} is not ${{{source}:?...}}"
 
 
 # --- commands the project's containers run ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from prometheus_client import generate_latest
 
 from ingest.counters import StageCounters
 from ingest.metrics_export import RECONCILE_FILE, consumer_lag, ingest_registry
+from settings import StoreSettings
 
 
 def test_lag_counters_latency_and_orphans_are_exported(kafka_bootstrap: str, tmp_path: Path) -> None:
@@ -29,14 +30,16 @@ def test_lag_counters_latency_and_orphans_are_exported(kafka_bootstrap: str, tmp
     consumer.commit({TopicPartition(topic, 0): OffsetAndMetadata(2, "", -1)})  # the topology did 2 of partition 0
     consumer.close()
 
-    assert consumer_lag(kafka_bootstrap, topic, group) == {0: 3, 1: 3}
+    assert consumer_lag(StoreSettings(kafka_bootstrap_servers=kafka_bootstrap), topic, group) == {0: 3, 1: 3}
 
     counters = StageCounters("index_bolt", 4)
     counters.add("indexed", 7)
     counters.observe("index", 0.5, 10)
     counters.write(tmp_path)
     (tmp_path / RECONCILE_FILE).write_text(json.dumps({"orphans": {"milvus": 2, "solr": 0}}))
-    text = generate_latest(ingest_registry(tmp_path, kafka_bootstrap, topic, group)).decode()
+    text = generate_latest(
+        ingest_registry(tmp_path, StoreSettings(kafka_bootstrap_servers=kafka_bootstrap), topic, group)
+    ).decode()
 
     assert 'cbir_ingest_events_total{component="index_bolt",event="indexed",task="4"} 7.0' in text
     assert 'cbir_ingest_stage_latency_seconds{component="index_bolt",stage="index",stat="mean",task="4"} 0.05' in text

@@ -18,11 +18,11 @@ from tests.ingest.test_message import upsert_fields
 pytestmark = pytest.mark.integration
 
 
-def test_published_messages_arrive_keyed_and_in_order(kafka_bootstrap: str) -> None:
+def test_published_messages_arrive_keyed_and_in_order(kafka_bootstrap: str, kafka_stores: StoreSettings) -> None:
     topic = unique_topic("publish")
     upsert = UpsertMessage.model_validate(upsert_fields())
     delete = DeleteMessage(schema_version=1, op="delete", product_id="P1")
-    with CatalogPublisher(kafka_bootstrap, topic=topic) as publisher:
+    with CatalogPublisher(kafka_stores, topic=topic) as publisher:
         publisher.publish(upsert)
         publisher.publish(delete)
         assert publisher.flush() == 2
@@ -31,10 +31,10 @@ def test_published_messages_arrive_keyed_and_in_order(kafka_bootstrap: str) -> N
     assert [parse_message(r.value) for r in records] == [upsert, delete]
 
 
-def test_a_message_too_large_is_a_clear_error(kafka_bootstrap: str) -> None:
+def test_a_message_too_large_is_a_clear_error(kafka_bootstrap: str, kafka_stores: StoreSettings) -> None:
     message = UpsertMessage.model_validate(upsert_fields(image_b64="A" * 40_000))
     with (
-        CatalogPublisher(kafka_bootstrap, topic=unique_topic("large"), max_request_size=10_000) as publisher,
+        CatalogPublisher(kafka_stores, topic=unique_topic("large"), max_request_size=10_000) as publisher,
         pytest.raises(PublishFailed, match="product P1 .* not published"),
     ):
         publisher.publish(message)
@@ -65,15 +65,17 @@ def create_small_topic(bootstrap: str, topic: str, max_message_bytes: int) -> No
         admin.close()
 
 
-def test_topics_accept_the_largest_message_the_publisher_sends(kafka_bootstrap: str) -> None:
+def test_topics_accept_the_largest_message_the_publisher_sends(
+    kafka_bootstrap: str, kafka_stores: StoreSettings
+) -> None:
     """ensure_topics (init-stores) sets max.message.bytes on new topics and raises it on existing ones."""
     new, existing = unique_topic("sized"), unique_topic("small")
     create_small_topic(kafka_bootstrap, existing, 1_000_000)
-    assert ensure_topics(kafka_bootstrap, {new: 1, existing: 1}) == [new]
+    assert ensure_topics(kafka_stores, {new: 1, existing: 1}) == [new]
     assert topic_max_message_bytes(kafka_bootstrap, new) == MAX_MESSAGE_BYTES
     assert topic_max_message_bytes(kafka_bootstrap, existing) == MAX_MESSAGE_BYTES
     message = UpsertMessage.model_validate(upsert_fields(image_b64="A" * (MAX_MESSAGE_BYTES - 4096)))
-    with CatalogPublisher(kafka_bootstrap, topic=existing) as publisher:
+    with CatalogPublisher(kafka_stores, topic=existing) as publisher:
         publisher.publish(message)
         assert publisher.flush() == 1
     assert len(read_topic(kafka_bootstrap, existing, 1)[0].value) > MAX_MESSAGE_BYTES - 4096
@@ -90,9 +92,9 @@ def test_the_ingest_topics_are_created_and_the_status_topic_is_compacted(kafka_b
     assert topic_max_message_bytes(kafka_bootstrap, settings.status_topic) == MAX_MESSAGE_BYTES
 
 
-def test_a_flush_timeout_does_not_poison_the_next_flush(kafka_bootstrap: str) -> None:
+def test_a_flush_timeout_does_not_poison_the_next_flush(kafka_bootstrap: str, kafka_stores: StoreSettings) -> None:
     """A message still unconfirmed at a flush timeout is reported by that flush only, not by the next one."""
-    with CatalogPublisher(kafka_bootstrap, topic=unique_topic("poison")) as publisher:
+    with CatalogPublisher(kafka_stores, topic=unique_topic("poison")) as publisher:
         publisher.publish(UpsertMessage.model_validate(upsert_fields(product_id="P-early")))
         with pytest.raises(PublishFailed, match="1 messages not confirmed"):
             publisher.flush(timeout_s=1e-6)
@@ -102,7 +104,7 @@ def test_a_flush_timeout_does_not_poison_the_next_flush(kafka_bootstrap: str) ->
 
 def test_no_broker_is_a_clear_error(dead_port: int) -> None:
     with pytest.raises(KafkaUnavailable, match=f"127.0.0.1:{dead_port}"):
-        CatalogPublisher(f"127.0.0.1:{dead_port}")
+        CatalogPublisher(StoreSettings(kafka_bootstrap_servers=f"127.0.0.1:{dead_port}"))
 
 
 def test_cli_publishes_a_folder(kafka_bootstrap: str) -> None:

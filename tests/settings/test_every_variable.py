@@ -28,6 +28,8 @@ def distinctive(name: str, annotation: Any, default: Any) -> str:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
     origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return str(next(choice for choice in typing.get_args(annotation) if choice != default))
     if origin is list:
         inner = typing.get_args(annotation)[0]
         return json.dumps(["10.9.0.0/16"] if inner is str else [f"key-{name}"])

@@ -45,7 +45,7 @@ def test_statuses_say_what_became_of_each_product_and_orphans_are_counted_on_sch
     delete = DeleteMessage(schema_version=SCHEMA_VERSION, op="delete", product_id=third.product_id)
     messages = [first, two_photos, third, delete, bad]  # product B (third) is indexed, then deleted
     record, log = start_ingest_topology(stack.settings, settings, duration_s=300)
-    reader = StatusReader(settings.stores.kafka_bootstrap_servers, settings.stores.status_topic, retry_s=0.5).start()
+    reader = StatusReader(settings.stores, settings.stores.status_topic, retry_s=0.5).start()
     try:
         publish(
             settings.stores.kafka_bootstrap_servers,

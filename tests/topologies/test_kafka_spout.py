@@ -6,6 +6,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from devstack.launcher import Stack
 from ingest.topics import ensure_topics
+from settings import StoreSettings
 from tests.ingest.kafka_helpers import unique_topic
 from tests.topologies.running_topology import publish, publish_with_java
 from topologies.ingest.kafka_spout import poll_skipping_undecodable
@@ -16,7 +17,7 @@ CODECS = ["snappy", "lz4", "zstd", "gzip"]
 
 
 def _consumer(stack: Stack, topic: str) -> KafkaConsumer:
-    ensure_topics(stack.settings.kafka_bootstrap(), {topic: 1})
+    ensure_topics(StoreSettings(kafka_bootstrap_servers=stack.settings.kafka_bootstrap()), {topic: 1})
     consumer = KafkaConsumer(bootstrap_servers=stack.settings.kafka_bootstrap(), auto_offset_reset="earliest",
                              enable_auto_commit=False, group_id=None)  # fmt: skip
     consumer.assign([TopicPartition(topic, 0)])
@@ -27,7 +28,9 @@ def _read(consumer: KafkaConsumer, count: int) -> tuple[list[bytes], list[str]]:
     """Values read until count arrived (or 100 polls), and the reasons of the batches skipped meanwhile."""
     values, skipped = [], []
     for _ in range(100):
-        records, skip = poll_skipping_undecodable(consumer, 100, consumer.config["bootstrap_servers"])
+        records, skip = poll_skipping_undecodable(
+            consumer, 100, StoreSettings(kafka_bootstrap_servers=consumer.config["bootstrap_servers"])
+        )
         values += [record.value for record in records]
         skipped += [skip.reason()] if skip else []
         if len(values) >= count:

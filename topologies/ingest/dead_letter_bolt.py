@@ -8,6 +8,7 @@ from kafka.errors import KafkaError
 from streamparse import Bolt, Tuple
 
 from ingest.dead_letter import DeadLetter
+from ingest.kafka_config import kafka_client_options
 from topologies.ingest.reporting import component_setup, report, send_dead_letter
 
 
@@ -20,7 +21,7 @@ class DeadLetterBolt(Bolt):
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         self.settings, self.counters = component_setup(storm_conf, context)
-        self.producer = KafkaProducer(bootstrap_servers=self.settings.stores.kafka_bootstrap_servers)
+        self.producer = KafkaProducer(**kafka_client_options(self.settings.stores))
 
     def process_tick(self, tup: Tuple) -> None:
         report(self.counters, self.settings.ingest, self.logger)

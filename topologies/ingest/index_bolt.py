@@ -14,6 +14,7 @@ from indexer.errors import IndexerError
 from indexer.item import CatalogItem
 from indexer.reconcile import ReconcileSchedule, find_orphans
 from ingest.dead_letter import DeadLetter
+from ingest.kafka_config import kafka_client_options
 from ingest.message import DeleteMessage
 from ingest.metrics_export import write_orphan_counts
 from ingest.stages import IndexOp, apply_index_ops, original_message, vector_from_text, written_statuses
@@ -40,7 +41,7 @@ class IndexBolt(BatchBolt):
         model = read_config(self.settings.embedding.model_path)  # the collection: the model's version and dim
         self.index = CatalogIndex.from_settings(self.settings.stores, self.settings.indexer, model.version, model.dim)
         self.batch_size = self.settings.ingest.index_batch_size
-        self.producer = KafkaProducer(bootstrap_servers=self.settings.stores.kafka_bootstrap_servers)
+        self.producer = KafkaProducer(**kafka_client_options(self.settings.stores))
         s = self.settings.ingest
         self.reconcile = (
             ReconcileSchedule(s.reconcile_interval_s, s.reconcile_settle_s, time.monotonic())

@@ -22,7 +22,9 @@ from kafka.structs import OffsetAndMetadata
 from streamparse import Spout
 
 from ingest.dead_letter import DeadLetter
+from ingest.kafka_config import kafka_client_options
 from ingest.offsets import OffsetTracker, PartitionAttempts
+from settings import StoreSettings
 from topologies.ingest.reporting import component_setup, report, send_dead_letter
 
 MAX_BACKOFF_S = 60.0
@@ -72,7 +74,7 @@ class SkippedBatch:
 
 
 def poll_skipping_undecodable(
-    consumer: KafkaConsumer, max_records: int, bootstrap_servers: str
+    consumer: KafkaConsumer, max_records: int, stores: StoreSettings
 ) -> tuple[list[ConsumerRecord], SkippedBatch | None]:
     """The next records; if a batch cannot be decoded (codec missing, corrupt), nothing, and the batch skipped.
 
@@ -82,7 +84,7 @@ def poll_skipping_undecodable(
     try:
         return poll_records(consumer, max_records), None
     except UNDECODABLE as error:
-        probe = KafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False)
+        probe = KafkaConsumer(**kafka_client_options(stores), group_id=None, enable_auto_commit=False)
         try:
             for tp in sorted(consumer.assignment()):
                 first = consumer.position(tp)
@@ -127,10 +129,10 @@ class KafkaSpout(Spout):
         self.settings, self.counters = component_setup(storm_conf, context)
         s, stores = self.settings.ingest, self.settings.stores
         self.consumer = KafkaConsumer(
-            bootstrap_servers=stores.kafka_bootstrap_servers, group_id=s.consumer_group, enable_auto_commit=False,
+            **kafka_client_options(stores), group_id=s.consumer_group, enable_auto_commit=False,
             auto_offset_reset="earliest", metadata_max_age_ms=int(1000 * s.partition_check_interval_s),
         )  # fmt: skip
-        self.producer = KafkaProducer(bootstrap_servers=stores.kafka_bootstrap_servers)
+        self.producer = KafkaProducer(**kafka_client_options(stores))
         self.context = context
         self.tracker = OffsetTracker()
         self.attempts: dict[int, PartitionAttempts] = {}
@@ -209,7 +211,7 @@ class KafkaSpout(Spout):
 
     def _poll(self) -> list[ConsumerRecord]:
         """The next records; a batch that cannot be decoded is dead-lettered and skipped."""
-        records, skipped = poll_skipping_undecodable(self.consumer, 100, self.settings.stores.kafka_bootstrap_servers)
+        records, skipped = poll_skipping_undecodable(self.consumer, 100, self.settings.stores)
         if skipped is not None:
             try:
                 self._dead_letter(b"", skipped.reason(), f"{skipped.tp.topic}/{skipped.tp.partition}/{skipped.first}")
