@@ -8,7 +8,7 @@ import pytest
 
 from cbir.demo import run_demo
 from devstack.launcher import Stack
-from tests.ingest.kafka_helpers import CLOTHING_SMALL
+from tests.ingest.kafka_helpers import CLOTHING_SMALL, unique_topic
 from topologies.ingest.runner import background_topology, stop_background_topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,8 +30,20 @@ def stopped_topology_after(stack: Stack) -> Iterator[None]:
     stop_background_topology(stack.settings)
 
 
+@pytest.fixture
+def own_streams(monkeypatch: pytest.MonkeyPatch, solr_core_url: str) -> None:
+    """Topics, consumer group and Solr core of this test alone (the demo reads them from the environment), so
+    that what other tests published or indexed on the shared stack is not the demo's."""
+    for name, value in {
+        "CBIR_STORES_TOPIC": unique_topic("images"), "CBIR_STORES_DEAD_LETTER_TOPIC": unique_topic("images.dlq"),
+        "CBIR_STORES_STATUS_TOPIC": unique_topic("images.status"), "CBIR_INGEST_CONSUMER_GROUP": unique_topic("demo"),
+        "CBIR_STORES_SOLR_CORE_URL": solr_core_url,
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+
+
 def test_demo_streams_the_catalog_into_both_stores_and_shows_matches(
-    stack: Stack, tiny_checkpoint: Path, small_catalog: Path, stopped_topology_after: None
+    stack: Stack, tiny_checkpoint: Path, small_catalog: Path, own_streams: None, stopped_topology_after: None
 ) -> None:
     lines: list[str] = []
     run_demo(stack.settings, tiny_checkpoint, small_catalog, small_catalog, count=2, echo=lines.append)
