@@ -159,10 +159,9 @@ class Runtime:
                     metric_type=settings.indexer.metric_type, search_params=settings.indexer.index_search_params
                 )
                 with self.metrics.store_call("milvus", "connect"):
-                    self._vectors = VectorStore.connect(
-                        settings.stores.milvus_uri, self.model_version, self.embedder.dim,
-                        timeout_s=settings.stores.timeout_s, token=settings.stores.milvus_token_value(), index=index,
-                    )  # fmt: skip
+                    self._vectors = VectorStore.from_settings(
+                        settings.stores, self.model_version, self.embedder.dim, index=index
+                    )
             return self._vectors
 
     def metadata(self) -> MetadataStore:

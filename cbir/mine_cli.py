@@ -34,13 +34,7 @@ def mine(
     settings, facts = store_settings(model, milvus_uri, run_dir=run_dir)
     started = time.monotonic()
     try:
-        store = VectorStore.connect(
-            settings.stores.milvus_uri,
-            facts.version,
-            facts.dim,
-            timeout_s=settings.stores.timeout_s,
-            token=settings.stores.milvus_token_value(),
-        )
+        store = VectorStore.from_settings(settings.stores, facts.version, facts.dim)
         catalog = read_catalog_vectors(store, progress)
     except IndexerError as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)

@@ -77,10 +77,7 @@ class CatalogIndex:
             search_params=settings.index_search_params,
         )
         vectors = call_with_retry(
-            lambda: VectorStore.connect(
-                stores.milvus_uri, model_version, dim, timeout_s=stores.timeout_s, token=stores.milvus_token_value(),
-                index=index, batch_size=settings.batch_size,
-            ),
+            lambda: VectorStore.from_settings(stores, model_version, dim, index=index, batch_size=settings.batch_size),
             retry, "connect to Milvus",
         )  # fmt: skip
         metadata = call_with_retry(

@@ -18,6 +18,7 @@ from pymilvus.exceptions import ConnectError, MilvusException, MilvusUnavailable
 from indexer.errors import DimensionMismatch, SchemaOutdated, StoreRequestRejected, StoreUnavailable
 from indexer.item import FILTER_FIELDS, ITEM_ID_LENGTH, CatalogItem
 from indexer.search_filter import SearchFilter
+from settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,14 @@ class VectorStore:
         store.timeout_s = timeout_s  # every read call is bounded too: a hung Milvus must not hold threads forever
         store.ensure_collection()
         return store
+
+    @classmethod
+    def from_settings(cls, stores: "StoreSettings", model_version: str, dim: int, **kwargs: Any) -> "VectorStore":
+        """Connect as the store settings say (URI, collection prefix, timeout, token); kwargs as `VectorStore`."""
+        return cls.connect(
+            stores.milvus_uri, model_version, dim, timeout_s=stores.timeout_s, token=stores.milvus_token_value(),
+            collection_prefix=stores.milvus_collection_prefix, **kwargs,
+        )  # fmt: skip
 
     def _call(self, what: str, operation: Callable[[], T]) -> T:
         """Run one Milvus call, turning client errors into the indexer's domain errors."""

@@ -18,6 +18,12 @@ class StoreSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CBIR_STORES_")
 
     milvus_uri: str = f"http://{LOOPBACK}:19530"
+    milvus_collection_prefix: str = Field(
+        default="catalog",
+        pattern=r"^[A-Za-z][A-Za-z0-9]{0,63}$",
+        description="the Milvus collections are <prefix>_<model version>_d<dim> (letters and digits: the first '_' "
+        "ends it); deletes reach every collection of this prefix, so deployments sharing one Milvus keep apart by it",
+    )
     solr_core_url: str = f"http://{LOOPBACK}:8983/solr/catalog"
     kafka_bootstrap_servers: str = f"{LOOPBACK}:9092"
     topic: str = Field(default="images", description="the ingest messages (crawlers and POST /v1/items publish)")

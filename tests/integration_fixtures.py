@@ -79,12 +79,25 @@ def own_solr_core(stack: Stack, name: str) -> Iterator[str]:
         httpx.get(admin, params=unload, timeout=60).raise_for_status()
 
 
+def module_store_name(request: pytest.FixtureRequest) -> str:
+    """t<test module path, letters and digits>: the name of the test module's own Solr core and Milvus collection
+    prefix (which may hold no '_': `StoreSettings.milvus_collection_prefix`)."""
+    return "t" + re.sub(r"[^0-9A-Za-z]", "", request.module.__name__.removeprefix("tests."))
+
+
 @pytest.fixture(scope="module")
 def solr_core_url(stack: Stack, request: pytest.FixtureRequest) -> Iterator[str]:
     """A Solr core of this test module alone, so that no module sees another's documents, in whatever order they
     run."""
-    with own_solr_core(stack, "t_" + re.sub(r"\W", "_", request.module.__name__.removeprefix("tests."))) as url:
+    with own_solr_core(stack, module_store_name(request)) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def collection_prefix(request: pytest.FixtureRequest) -> str:
+    """The Milvus collection prefix of this test module alone: a product deleted by one module's test leaves every
+    collection of its prefix (`VectorStore.delete_products`), so modules must not share one."""
+    return module_store_name(request)
 
 
 @pytest.fixture(scope="session")

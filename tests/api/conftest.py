@@ -27,6 +27,7 @@ API_KEY = "test-key-0123456789"
 CATEGORIES = ("dress", "shirt", "shoe")  # one per synthetic colour class
 BRANDS = ("Acme", "Globex")
 PHOTOS_PER_CLASS = 12
+COLLECTION_PREFIX = "tapicatalog"  # the API tests' Milvus collections, theirs alone
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ def api_catalog(
             item = catalog_item(label * PHOTOS_PER_CLASS + i, label, photo, version)
             photos[item.id] = photo
             items.append(item)
-    stores = StoreSettings(milvus_uri=milvus_uri, solr_core_url=api_solr_core_url)
+    stores = StoreSettings(
+        milvus_uri=milvus_uri, solr_core_url=api_solr_core_url, milvus_collection_prefix=COLLECTION_PREFIX
+    )
     index = CatalogIndex.from_settings(stores, IndexerSettings(), version, embedder.dim)
     index.upsert(items, embedder.embed(list(photos.values())))
     index.flush()
@@ -115,7 +118,8 @@ def api_settings(
     """Settings of the app under test: the tiny model, the test catalog's collection, a small upload limit."""
     return Settings(
         stores=StoreSettings(
-            milvus_uri=milvus_uri, solr_core_url=api_solr_core_url, kafka_bootstrap_servers=kafka_bootstrap,
+            milvus_uri=milvus_uri, solr_core_url=api_solr_core_url, milvus_collection_prefix=COLLECTION_PREFIX,
+            kafka_bootstrap_servers=kafka_bootstrap,
             topic=kafka_topic, status_topic=f"{kafka_topic}.status", timeout_s=5.0,
         ),
         fetch=FetchSettings(max_image_bytes=256 * 1024, allowed_networks=["127.0.0.0/8"]),

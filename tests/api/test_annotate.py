@@ -33,7 +33,7 @@ REPORTS = Path(__file__).resolve().parents[2] / "reports"
 @pytest.fixture
 def annotate_settings(api_settings: Settings, api_catalog: ApiCatalog, milvus_uri: str, tmp_path: Path) -> Settings:
     """The test API with annotator keys, its own topic and proposals mined from the catalog, 'shoe' unlabelled."""
-    store = VectorStore.connect(milvus_uri, api_catalog.model_version, 16)
+    store = VectorStore.from_settings(api_settings.stores, api_catalog.model_version, 16)
     vectors = store.get_vectors([item.id for item in api_catalog.items])
     ids = list(vectors)
     by_id = {item.id: item for item in api_catalog.items}

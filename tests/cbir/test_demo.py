@@ -31,13 +31,13 @@ def stopped_topology_after(stack: Stack) -> Iterator[None]:
 
 
 @pytest.fixture
-def own_streams(monkeypatch: pytest.MonkeyPatch, solr_core_url: str) -> None:
-    """Topics, consumer group and Solr core of this test alone (the demo reads them from the environment), so
+def own_streams(monkeypatch: pytest.MonkeyPatch, solr_core_url: str, collection_prefix: str) -> None:
+    """Topics, consumer group, Solr core and Milvus collections of this test alone (the demo reads them from the environment), so
     that what other tests published or indexed on the shared stack is not the demo's."""
     for name, value in {
         "CBIR_STORES_TOPIC": unique_topic("images"), "CBIR_STORES_DEAD_LETTER_TOPIC": unique_topic("images.dlq"),
         "CBIR_STORES_STATUS_TOPIC": unique_topic("images.status"), "CBIR_INGEST_CONSUMER_GROUP": unique_topic("demo"),
-        "CBIR_STORES_SOLR_CORE_URL": solr_core_url,
+        "CBIR_STORES_SOLR_CORE_URL": solr_core_url, "CBIR_STORES_MILVUS_COLLECTION_PREFIX": collection_prefix,
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
 

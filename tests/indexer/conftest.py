@@ -59,9 +59,9 @@ def unit_vectors(count: int, dim: int = DIM, seed: int = 0) -> NDArray[np.float3
 
 
 @pytest.fixture
-def vector_store(milvus_uri: str, model_version: str) -> Iterator[VectorStore]:
-    """An empty collection on the test Milvus, dropped after the test."""
-    store = VectorStore.connect(milvus_uri, model_version, DIM, batch_size=64)
+def vector_store(milvus_uri: str, model_version: str, collection_prefix: str) -> Iterator[VectorStore]:
+    """An empty collection of the test module's prefix on the test Milvus, dropped after the test."""
+    store = VectorStore.connect(milvus_uri, model_version, DIM, batch_size=64, collection_prefix=collection_prefix)
     yield store
     store.drop()
 

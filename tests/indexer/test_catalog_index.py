@@ -83,7 +83,9 @@ def test_replaying_a_delete_that_reached_solr_only_removes_the_vectors(
 def test_a_deleted_product_leaves_every_model_versions_collection(
     milvus_uri: str, vector_store: VectorStore, metadata_store: MetadataStore, make_item
 ) -> None:
-    older = VectorStore.connect(milvus_uri, f"{vector_store.model_version}-older", DIM)
+    older = VectorStore.connect(
+        milvus_uri, f"{vector_store.model_version}-older", DIM, collection_prefix=vector_store.collection_prefix
+    )
     try:
         older.upsert([make_item(0, model_version=older.model_version)], unit_vectors(1))
         index = CatalogIndex(vector_store, metadata_store, FAST)

@@ -16,10 +16,15 @@ from tests.indexer.conftest import unit_vectors
 
 
 @pytest.fixture
-def tiny_index(milvus_uri: str, metadata_store: MetadataStore, tiny_checkpoint: Path) -> Iterator[CatalogIndex]:
-    """The index of the tiny checkpoint's model version (the collection `cbir reconcile` checks), emptied."""
+def tiny_index(
+    milvus_uri: str, metadata_store: MetadataStore, tiny_checkpoint: Path, collection_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[CatalogIndex]:
+    """The index of the tiny checkpoint's model version (the collection `cbir reconcile` checks, the module's
+    prefix given to it by the environment), emptied."""
+    monkeypatch.setenv("CBIR_STORES_MILVUS_COLLECTION_PREFIX", collection_prefix)
     embedder = Embedder.load(tiny_checkpoint)
-    vectors = VectorStore.connect(milvus_uri, embedder.version, embedder.dim)
+    vectors = VectorStore.connect(milvus_uri, embedder.version, embedder.dim, collection_prefix=collection_prefix)
     vectors.drop()
     vectors.ensure_collection()
     yield CatalogIndex(vectors, metadata_store, RetryPolicy(attempts=2, initial_delay_s=0.05))

@@ -85,8 +85,30 @@ def test_wrong_dimension_is_a_clear_error(vector_store: VectorStore, make_item) 
         vector_store.search(np.ones(DIM - 1, dtype=np.float32))
 
 
+def test_a_product_delete_stays_within_its_collection_prefix(
+    milvus_uri: str, vector_store: VectorStore, filled, make_item
+) -> None:
+    """Deployments (or test modules) sharing one Milvus keep apart by prefix: a delete under one leaves the other's
+    items of the same product, even of the same model version; the prefix 'tindexer' names no collection of
+    'tindexerother'."""
+    other = VectorStore.connect(
+        milvus_uri, vector_store.model_version, DIM, collection_prefix=vector_store.collection_prefix + "other"
+    )
+    try:
+        other.upsert([make_item(0), make_item(1)], unit_vectors(2))
+        vector_store.delete_products(["P0", "P1"])
+        assert other.collection not in vector_store.model_collections()
+        assert vector_store.count() == 8 and other.count() == 2
+        other.delete_products(["P0"])
+        assert other.count() == 1 and vector_store.count() == 8
+    finally:
+        other.drop()
+
+
 def test_model_versions_never_share_a_collection(milvus_uri: str, vector_store: VectorStore, filled) -> None:
-    other = VectorStore.connect(milvus_uri, vector_store.model_version + "-next", DIM)
+    other = VectorStore.connect(
+        milvus_uri, vector_store.model_version + "-next", DIM, collection_prefix=vector_store.collection_prefix
+    )
     try:
         assert other.collection != vector_store.collection
         assert other.count() == 0

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cbir.cli import app
@@ -13,8 +14,9 @@ from tests.mining.test_proposals import blobs
 
 
 def test_mine_reads_the_collection_and_proposes_the_unlabelled_cluster(
-    milvus_uri: str, tiny_checkpoint: Path, tmp_path: Path
+    milvus_uri: str, collection_prefix: str, tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("CBIR_STORES_MILVUS_COLLECTION_PREFIX", collection_prefix)  # the module's collection alone
     version = file_sha256(tiny_checkpoint)[:12]
     vectors, categories = blobs(["shirt", "dress", "hat", "unlabelled"], per_blob=40)
     items = [
@@ -37,7 +39,7 @@ def test_mine_reads_the_collection_and_proposes_the_unlabelled_cluster(
         )  # fmt: skip
         for i, category in enumerate(categories)
     ]
-    store = VectorStore.connect(milvus_uri, version, vectors.shape[1])
+    store = VectorStore.connect(milvus_uri, version, vectors.shape[1], collection_prefix=collection_prefix)
     try:
         store.upsert(items, vectors)
         store.flush()

@@ -26,11 +26,13 @@ from tests.topologies.ingest_fixtures import MAX_IMAGE_BYTES
 
 
 def topology_settings(stack: Stack, solr_core_url: str, model: Path, metrics: Path, **fields: Any) -> Settings:
-    """Settings of a topology on the test stack and the test module's Solr core, with topics and a consumer group
-    no other test uses; each of fields (by name, in any group) overrides its default here."""
+    """Settings of a topology on the test stack and the test module's Solr core, with topics, a consumer group and
+    Milvus collections (prefixed by the core's name) no other test module uses; each of fields (by name, in any
+    group) overrides its default here."""
     local = stack.settings
     defaults: dict[str, Any] = {
         "milvus_uri": local.milvus_uri(), "solr_core_url": solr_core_url,
+        "milvus_collection_prefix": solr_core_url.rsplit("/", 1)[-1],
         "kafka_bootstrap_servers": local.kafka_bootstrap(), "model_path": model,
         "topic": unique_topic("images"), "dead_letter_topic": unique_topic("images.dlq"),
         "status_topic": unique_topic("images.status"),
