@@ -179,7 +179,9 @@ def test_a_hung_milvus_fails_a_search_within_the_store_timeout(
 ) -> None:
     """Milvus stopped (SIGSTOP) mid-session: a search gives up after the 1 s per-call timeout, not never."""
     dim = Embedder.load(api_settings.embedding.model_path).dim
-    store = VectorStore.from_settings(api_settings.stores.model_copy(update={"timeout_s": 1.0}), api_catalog.model_version, dim)
+    store = VectorStore.from_settings(
+        api_settings.stores.model_copy(update={"timeout_s": 1.0}), api_catalog.model_version, dim
+    )
     record = PidFile(stack.settings.run_dir, "milvus").read()
     assert record is not None
     os.killpg(record.pid, signal.SIGSTOP)

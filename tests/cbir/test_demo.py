@@ -32,8 +32,8 @@ def stopped_topology_after(stack: Stack) -> Iterator[None]:
 
 @pytest.fixture
 def own_streams(monkeypatch: pytest.MonkeyPatch, solr_core_url: str, collection_prefix: str) -> None:
-    """Topics, consumer group, Solr core and Milvus collections of this test alone (the demo reads them from the environment), so
-    that what other tests published or indexed on the shared stack is not the demo's."""
+    """Topics, consumer group, Solr core and Milvus collections of this test alone (the demo reads them from the
+    environment), so that what other tests published or indexed on the shared stack is not the demo's."""
     for name, value in {
         "CBIR_STORES_TOPIC": unique_topic("images"), "CBIR_STORES_DEAD_LETTER_TOPIC": unique_topic("images.dlq"),
         "CBIR_STORES_STATUS_TOPIC": unique_topic("images.status"), "CBIR_INGEST_CONSUMER_GROUP": unique_topic("demo"),

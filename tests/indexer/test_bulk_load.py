@@ -27,7 +27,9 @@ def embedder(tiny_checkpoint: Path) -> Embedder:
 def index(milvus_uri: str, solr_core_url: str, collection_prefix: str, embedder: Embedder) -> Iterator[CatalogIndex]:
     """The index of the tiny model on the test stack, both stores empty at the start."""
     pysolr.Solr(solr_core_url).delete(q="*:*", commit=True)
-    stores = StoreSettings(milvus_uri=milvus_uri, solr_core_url=solr_core_url, milvus_collection_prefix=collection_prefix)
+    stores = StoreSettings(
+        milvus_uri=milvus_uri, solr_core_url=solr_core_url, milvus_collection_prefix=collection_prefix
+    )
     catalog_index = CatalogIndex.from_settings(stores, IndexerSettings(), embedder.version, embedder.dim)
     catalog_index.vectors.drop()
     catalog_index.vectors.ensure_collection()

@@ -17,7 +17,10 @@ from tests.indexer.conftest import unit_vectors
 
 @pytest.fixture
 def tiny_index(
-    milvus_uri: str, metadata_store: MetadataStore, tiny_checkpoint: Path, collection_prefix: str,
+    milvus_uri: str,
+    metadata_store: MetadataStore,
+    tiny_checkpoint: Path,
+    collection_prefix: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[CatalogIndex]:
     """The index of the tiny checkpoint's model version (the collection `cbir reconcile` checks, the module's
