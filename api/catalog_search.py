@@ -25,8 +25,9 @@ from numpy.typing import NDArray
 
 from api.cursor import encode_cursor
 from api.fusion import FusedHit, collapse, reciprocal_rank_fusion
-from api.runtime import Runtime, Timings
+from api.runtime import Runtime
 from api.schemas import Hit, SearchResponse, shown_fields
+from api.timings import Timings
 from indexer.item import CatalogItem
 from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorHit
@@ -97,7 +98,7 @@ async def _rankings(
     """Milvus's ranking and, with text, Solr's (both at once, in the thread pool); no vector: Solr's, limit deep."""
     if vector is None:
         return [], await _text_ranking(runtime, page, limit, timings)
-    milvus = runtime.search_vectors(vector, limit, page.search_filter, timings)  # micro-batched
+    milvus = runtime.queries.search_vectors(vector, limit, page.search_filter, timings)  # micro-batched
     if page.text is None:
         return await milvus, []
     solr = _text_ranking(runtime, page, runtime.settings.api.text_candidates, timings)
@@ -108,8 +109,11 @@ async def _rankings(
 async def _text_ranking(runtime: Runtime, page: PageRequest, rows: int, timings: Timings) -> list[CatalogItem]:
     """Solr's best-first items for the page's text under its filters, at most rows of them."""
     text, search_filter, version = page.text, page.search_filter, runtime.model_version
-    found = await runtime.call_store(
-        "solr", "text", lambda: runtime.metadata().search(text, search_filter, rows, model_version=version), timings
+    found = await runtime.stores.call(
+        "solr",
+        "text",
+        lambda: runtime.stores.metadata().search(text, search_filter, rows, model_version=version),
+        timings,
     )
     return found.items
 
@@ -118,7 +122,7 @@ async def _fetch_missing(runtime: Runtime, ids: list[str], known: dict[str, Cata
     """Add to known the Solr metadata of the ids it lacks, in one request."""
     missing = [item_id for item_id in ids if item_id not in known]
     if missing:
-        known.update(await runtime.call_store("solr", "get", lambda: runtime.metadata().get(missing), timings))
+        known.update(await runtime.stores.call("solr", "get", lambda: runtime.stores.metadata().get(missing), timings))
 
 
 def _hit(hit: FusedHit, item: CatalogItem, fused: bool) -> Hit:

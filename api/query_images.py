@@ -10,8 +10,9 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from api.errors import InvalidField, MalformedBody, NotAnImage, PayloadTooLarge, UnsupportedMediaType
-from api.runtime import Runtime, Timings
+from api.runtime import Runtime
 from api.schemas import SearchOptions, SearchRequest
+from api.timings import Timings
 from indexer.item import FILTER_FIELDS
 from indexer.validation import validation_problems
 
@@ -63,7 +64,7 @@ async def _from_json(request: Request, runtime: Runtime, timings: Timings) -> tu
         raise InvalidField("give exactly one of image_b64 and image_url")
     options = SearchOptions.model_validate(query.model_dump(exclude={"image_b64", "image_url"}))
     if query.image_url is not None:
-        return await runtime.fetch(query.image_url, timings), options
+        return await runtime.queries.fetch(query.image_url, timings), options
     return decode_base64_image(query.image_b64 or "", runtime.settings.fetch.max_image_bytes), options
 
 

@@ -13,8 +13,9 @@ from tqdm import tqdm
 
 from api.catalog_search import PageRequest, search_page
 from api.metrics import ApiMetrics
-from api.runtime import Runtime, Timings
+from api.runtime import Runtime
 from api.schemas import SearchResponse
+from api.timings import Timings
 from devstack.launcher import Stack
 from devstack.settings import StackSettings
 from embedder import Embedder

@@ -37,14 +37,18 @@ def accept(runtime: Runtime, cluster: int, decision: ClusterDecision) -> Cluster
     if members is None:
         raise ProposalsNotFound(f"no cluster {cluster} in the proposals")
     kept = [item_id for item_id in decision.item_ids if item_id in members]
-    items = runtime.metadata().get(kept)
+    items = runtime.stores.metadata().get(kept)
     category, crawled_at = str(decision.category), datetime.now(UTC)
-    products = runtime.metadata().product_items({item.product_id for item in items.values()}, runtime.model_version)
+    products = runtime.stores.metadata().product_items(
+        {item.product_id for item in items.values()}, runtime.model_version
+    )
     records = []
     for item in {**{other.id: other for other in products}, **items}.values():  # a new crawl of each product
-        path = runtime.photo_path(item.photo_sha256)
+        path = runtime.photos.path(item.photo_sha256)
         photo = path.read_bytes() if path else None
-        runtime.publish(relabelled_message(item, category if item.id in items else item.category, photo, crawled_at))
+        runtime.products.publish(
+            relabelled_message(item, category if item.id in items else item.category, photo, crawled_at)
+        )
         if item.id in items:
             records.append(label_record(item, category, cluster))
     recorded = append_jsonl(runtime.settings.api.labels_path, records)

@@ -20,7 +20,7 @@ async def facets(query: Annotated[FacetQuery, Query()], runtime: RuntimeDep) -> 
     search_filter = search_filter_of(query)
     text = query.q.strip() if query.q and query.q.strip() else None
     version = runtime.model_version
-    counts = await runtime.call_store(
-        "solr", "facets", lambda: runtime.metadata().facet_counts(text, search_filter, model_version=version)
+    counts = await runtime.stores.call(
+        "solr", "facets", lambda: runtime.stores.metadata().facet_counts(text, search_filter, model_version=version)
     )
     return FacetsResponse(facets={field: counts.get(field, {}) for field in FILTER_FIELDS})

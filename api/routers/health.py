@@ -39,8 +39,8 @@ async def _check(name: str, probe: Callable[[], str]) -> tuple[str, ComponentSta
 async def readyz(runtime: RuntimeDep) -> Response:
     """200 when the model is loaded and Milvus, Solr and Kafka answer; 503 with each component's state if not."""
     checks = await asyncio.gather(
-        _check("milvus", lambda: runtime.vectors().problem()),
-        _check("solr", lambda: runtime.metadata().problem()),
+        _check("milvus", lambda: runtime.stores.vectors().problem()),
+        _check("solr", lambda: runtime.stores.metadata().problem()),
         _check("kafka", lambda: kafka_problem(runtime.settings.stores.kafka_bootstrap_servers)),
     )
     components = {"model": ComponentStatus(ok=True, detail=f"{runtime.embedder.version} (dim {runtime.embedder.dim})")}

@@ -11,8 +11,9 @@ from api.cursor import decode_cursor, query_fingerprint
 from api.deps import ApiKeyDep, RuntimeDep
 from api.errors import ItemNotFound, PayloadTooLarge
 from api.routers.search import filter_key, page_size, search_filter_of, timed_json
-from api.runtime import Runtime, Timings
+from api.runtime import Runtime
 from api.schemas import Item, ItemId, PublishAccepted, SearchResponse, SimilarQuery, error_responses, shown_fields
+from api.timings import Timings
 from indexer.item import CatalogItem
 from ingest.message import UpsertMessage, encode_message
 from ingest.topics import MAX_MESSAGE_BYTES
@@ -31,7 +32,7 @@ async def get_item(item_id: ItemIdPath, runtime: RuntimeDep) -> Item:
 
 async def _stored_item(item_id: str, runtime: Runtime) -> CatalogItem:
     """The indexed item of this id, or ItemNotFound."""
-    found = await runtime.call_store("solr", "get", lambda: runtime.metadata().get([item_id]))
+    found = await runtime.stores.call("solr", "get", lambda: runtime.stores.metadata().get([item_id]))
     if item_id not in found:
         raise ItemNotFound(f"no item {item_id}")
     return found[item_id]
@@ -46,7 +47,7 @@ async def _stored_item(item_id: str, runtime: Runtime) -> CatalogItem:
 async def item_photo(item_id: ItemIdPath, runtime: RuntimeDep) -> FileResponse:
     """The photo file of an item from `CBIR_API_PHOTO_DIR` (404 when not configured or not there)."""
     item = await _stored_item(item_id, runtime)
-    path = await run_in_threadpool(runtime.photo_path, item.photo_sha256)
+    path = await run_in_threadpool(runtime.photos.path, item.photo_sha256)
     if path is None:
         raise ItemNotFound(f"no local photo of item {item_id}")
     return FileResponse(path)
@@ -65,7 +66,9 @@ async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Quer
     k = page_size(query.k, runtime)
     fingerprint = query_fingerprint(item=item_id, filters=filter_key(query), one=query.one_per_product)
     offset = decode_cursor(query.cursor, fingerprint, max_offset=runtime.settings.api.max_depth - 1)
-    vectors = await runtime.call_store("milvus", "get", lambda: runtime.vectors().get_vectors([item_id]), timings)
+    vectors = await runtime.stores.call(
+        "milvus", "get", lambda: runtime.stores.vectors().get_vectors([item_id]), timings
+    )
     if item_id not in vectors:
         raise ItemNotFound(f"no item {item_id} in the {runtime.model_version} index")
     page = PageRequest(search_filter, None, k, offset, fingerprint, query.one_per_product, exclude_id=item_id)
@@ -85,7 +88,7 @@ async def publish_item(message: UpsertMessage, runtime: RuntimeDep, _: ApiKeyDep
     size = len(encode_message(message))
     if size > MAX_MESSAGE_BYTES - 1024:  # room for the record's key and headers
         raise PayloadTooLarge(f"the message is {size} bytes; Kafka takes at most {MAX_MESSAGE_BYTES - 1024}")
-    record = await run_in_threadpool(runtime.publish, message)
+    record = await run_in_threadpool(runtime.products.publish, message)
     return PublishAccepted(
         product_id=message.product_id, topic=record.topic, partition=record.partition, offset=record.offset
     )

@@ -21,9 +21,9 @@ ProductIdPath = Annotated[str, Path(min_length=1, max_length=256, description="T
 async def product_status(product_id: ProductIdPath, runtime: RuntimeDep, _: ApiKeyDep) -> ProductStatusResponse:
     """The state of the latest message about the product (queued, searchable, deleted or dead-lettered with its
     stage and reason), from the topology's status topic, and the product's photos in the index now."""
-    status = runtime.product_status(product_id)
+    status = runtime.products.product_status(product_id)
     version = status.model_version or runtime.model_version
-    photos = await runtime.call_store("solr", "product", lambda: runtime.product_photos(status, version))
+    photos = await runtime.stores.call("solr", "product", lambda: runtime.products.product_photos(status, version))
     return ProductStatusResponse(
         product_id=status.product_id, state=status.state, updated_at=status.at,
         photos=[ProductPhoto(id=item.id, image_url=item.image_url) for item in photos], model_version=version,

@@ -13,8 +13,9 @@ from api.cursor import decode_cursor, query_fingerprint
 from api.deps import RuntimeDep
 from api.errors import BadFilter, InvalidField
 from api.query_images import MAX_FORM_FIELDS, openapi_request_body, read_search_query
-from api.runtime import Runtime, Timings
+from api.runtime import Runtime
 from api.schemas import Filters, SearchOptions, SearchRequest, SearchResponse, error_responses
+from api.timings import Timings
 from indexer.item import FILTER_FIELDS
 from indexer.search_filter import SearchFilter
 from indexer.validation import validation_problems
@@ -98,7 +99,7 @@ async def query_vector(
 ) -> NDArray[np.float32] | None:
     """The photo's embedding; for words alone, their text embedding when a text encoder is loaded; else None."""
     if image is not None:
-        return await runtime.embed(image, timings)
+        return await runtime.queries.embed(image, timings)
     if text is None or runtime.text_encoder is None:
         return None
     started = time.perf_counter()

@@ -12,7 +12,8 @@ import pytest
 
 from api.batching import MicroBatcher
 from api.metrics import ApiMetrics
-from api.runtime import Runtime, Timings
+from api.runtime import Runtime
+from api.timings import Timings
 from embedder import Embedder
 from indexer.item import CatalogItem, item_id, photo_sha256
 from indexer.vector_store import VectorStore
@@ -181,8 +182,8 @@ def test_concurrent_api_searches_share_embedding_and_milvus_calls(
     photos = list(api_catalog.photos.values())[:12]
 
     async def one(photo: bytes) -> list[str]:
-        vector = await runtime.embed(photo, Timings())
-        return [hit.id for hit in await runtime.search_vectors(vector, 5, None, Timings())]
+        vector = await runtime.queries.embed(photo, Timings())
+        return [hit.id for hit in await runtime.queries.search_vectors(vector, 5, None, Timings())]
 
     async def run() -> list[list[str]]:
         return list(await asyncio.gather(*(one(photo) for photo in photos)))
@@ -190,9 +191,9 @@ def test_concurrent_api_searches_share_embedding_and_milvus_calls(
     try:
         together = asyncio.run(run())
         apart = [asyncio.run(one(photo)) for photo in photos]
-        search_sizes = [size for batcher in runtime._searches.values() for size in batcher.batch_sizes]
+        search_sizes = [size for batcher in runtime.queries.searches.values() for size in batcher.batch_sizes]
     finally:
         runtime.close()
     assert together == apart
-    assert max(runtime.forward.batch_sizes) > 1 and max(search_sizes) > 1
+    assert max(runtime.queries.forward.batch_sizes) > 1 and max(search_sizes) > 1
     assert [ids[0] for ids in together] == list(api_catalog.photos)[:12]  # each finds itself

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from api.runtime import photo_index
+from api.photo_folder import photo_index
 from indexer.folder_images import list_class_folder
 from indexer.item import photo_sha256
 from tests.synthetic import COLOURS, coloured_image, jpeg_bytes

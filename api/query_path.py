@@ -1,0 +1,120 @@
+"""From a query image to Milvus hits, shared between concurrent requests.
+
+Decoding and embedding (CPU-bound torch) run in a pool of `embed_workers` threads, so at most that many images are
+in the model at once and the event loop stays responsive; concurrent images share one forward pass, and concurrent
+searches of the same limit and filter share one Milvus call (api/batching.py). image_url fetches run in a pool of
+their own (`fetch_workers`), so slow image servers cannot starve anything else. Both pools queue a bounded number
+of calls and shed the rest with 503 + Retry-After (api/load_shedding.py).
+"""
+
+import time
+from functools import partial
+
+import numpy as np
+from numpy.typing import NDArray
+
+from api.batching import MicroBatcher
+from api.load_shedding import BoundedPool
+from api.metrics import ApiMetrics
+from api.store_clients import StoreClients
+from api.timings import Timings
+from embedder import Embedder
+from indexer.search_filter import SearchFilter
+from indexer.vector_store import VectorHit, milvus_expression
+from ingest.fetch import FetchPolicy, fetch_client, fetch_image
+from settings import Settings
+
+MAX_SEARCH_BATCHERS = 256  # one micro-batcher per (limit, filter) searched lately
+
+
+class QueryPath:
+    """The embedding and fetch pools, the forward-pass batcher and the Milvus search batchers."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, stores: StoreClients, metrics: ApiMetrics) -> None:
+        api = settings.api
+        self.embedder = embedder
+        self.stores = stores
+        self.metrics = metrics
+        self.api = api
+        self.embed_pool = BoundedPool("embed", api.embed_workers, api.embed_queue, api.retry_after_s,
+                                      metrics.shed.labels("embed"))  # fmt: skip
+        self.fetch_pool = BoundedPool("fetch", api.fetch_workers, api.fetch_queue, api.retry_after_s,
+                                      metrics.shed.labels("fetch"))  # fmt: skip
+        self.forward: MicroBatcher[NDArray[np.uint8], NDArray[np.float32]] = MicroBatcher(
+            self._forward_pass,
+            self.embed_pool.executor,
+            max_batch=api.embed_max_batch,
+            max_wait_s=api.embed_max_wait_ms / 1000,
+            max_in_flight=api.embed_workers,
+        )  # fmt: skip  (decoding is admitted through embed_pool, which sheds when full)
+        self.searches: dict[tuple[int, str], MicroBatcher[NDArray[np.float32], list[VectorHit]]] = {}
+        self.http = fetch_client("cbir-fashion-api", max_connections=api.fetch_workers)
+        self.fetch_policy = FetchPolicy.of(settings.fetch)
+
+    def pixel_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of the images the model takes."""
+        config = self.embedder.config
+        return (config.channels, config.image_height, config.image_width)
+
+    def warm_up(self) -> None:
+        """One forward pass, so that the first query does not pay torch's start-up."""
+        self.embedder.embed_pixels(np.zeros((1, *self.pixel_shape()), dtype=np.uint8))
+
+    def close(self) -> None:
+        self.embed_pool.shutdown()
+        self.fetch_pool.shutdown()
+        self.http.close()
+
+    def _forward_pass(self, images: list[NDArray[np.uint8]]) -> list[NDArray[np.float32]]:
+        """One forward pass over decoded query images (each (C, H, W) uint8): one (D,) unit vector each."""
+        return list(self.embedder.embed_pixels(np.stack(images)))
+
+    async def embed(self, image: bytes, timings: Timings) -> NDArray[np.float32]:
+        """Decode and resize one query image in the embedding pool, then embed it in a micro-batch: (D,)."""
+
+        def decode() -> tuple[NDArray[np.uint8], float]:
+            started = time.perf_counter()
+            pixels = self.embedder.pixels([image])[0]  # (C, H, W) uint8: decoded at reduced scale, resized once
+            return pixels, time.perf_counter() - started
+
+        pixels, decode_s = await self.embed_pool.run(decode)
+        timings.add("decode", decode_s)
+        started = time.perf_counter()
+        vector = await self.forward.submit(pixels)  # (D,); shares a forward pass with concurrent queries
+        timings.add("embed", time.perf_counter() - started)
+        return vector
+
+    async def search_vectors(
+        self, vector: NDArray[np.float32], limit: int, search_filter: SearchFilter | None, timings: Timings
+    ) -> list[VectorHit]:
+        """The Milvus ranking of one query vector, searched in one call with concurrent queries of the same
+        limit and filter (a batch of 16 costs ~10 single searches in milvus-lite 2.5)."""
+        key = (limit, milvus_expression(search_filter))
+        batcher = self.searches.get(key)
+        if batcher is None:
+            if len(self.searches) >= MAX_SEARCH_BATCHERS:  # forget the oldest; its running batches still finish
+                del self.searches[next(iter(self.searches))]
+            batcher = self.searches[key] = MicroBatcher(
+                partial(self._search_batch, limit, search_filter), max_batch=self.api.search_max_batch,
+                max_wait_s=self.api.search_max_wait_ms / 1000, max_in_flight=self.api.search_max_in_flight,
+            )  # fmt: skip
+        started = time.perf_counter()
+        try:
+            return await batcher.submit(vector)
+        finally:
+            timings.add("milvus-search", time.perf_counter() - started)
+
+    def _search_batch(
+        self, limit: int, search_filter: SearchFilter | None, vectors: list[NDArray[np.float32]]
+    ) -> list[list[VectorHit]]:
+        """One Milvus search call for several query vectors with the same limit and filter."""
+        with self.metrics.store_call("milvus", "search"):
+            return self.stores.vectors().search_batch(np.stack(vectors), limit, search_filter)
+
+    async def fetch(self, url: str, timings: Timings) -> bytes:
+        """The bytes of a query image given by URL (SSRF-safe, size capped, total deadline, own bounded pool)."""
+        started = time.perf_counter()
+        try:
+            return await self.fetch_pool.run(fetch_image, url, self.fetch_policy, self.http)
+        finally:
+            timings.add("fetch", time.perf_counter() - started)
