@@ -210,6 +210,16 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+def links_to_item(item_id: str) -> dict[str, object]:
+    """OpenAPI links from a response to the item whose id is at the runtime expression item_id (for example
+    `$response.body#/hits/0/id`): its fields, similar items and photo. Clients (and the stateful fuzzing in
+    tests/api/test_schemathesis.py) follow them."""
+    targets = {"Item": "getItem", "SimilarItems": "similarItems", "ItemPhoto": "itemPhoto"}
+    return {
+        "links": {name: {"operationId": target, "parameters": {"item_id": item_id}} for name, target in targets.items()}
+    }
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI `responses` entries for these error statuses, all with the ErrorBody schema."""
     descriptions = {

@@ -12,7 +12,16 @@ from api.deps import ApiKeyDep, RuntimeDep
 from api.errors import ItemNotFound, PayloadTooLarge
 from api.routers.search import filter_key, page_size, search_filter_of, timed_json
 from api.runtime import Runtime
-from api.schemas import Item, ItemId, PublishAccepted, SearchResponse, SimilarQuery, error_responses, shown_fields
+from api.schemas import (
+    Item,
+    ItemId,
+    PublishAccepted,
+    SearchResponse,
+    SimilarQuery,
+    error_responses,
+    links_to_item,
+    shown_fields,
+)
 from api.timings import Timings
 from indexer.item import CatalogItem
 from ingest.message import UpsertMessage, encode_message
@@ -23,7 +32,13 @@ router = APIRouter(prefix="/v1/items", tags=["items"])
 ItemIdPath = Annotated[ItemId, Path(description="The item id (from its product id and photo)")]
 
 
-@router.get("/{item_id}", response_model=Item, responses=error_responses(404, 422, 503), summary="One item")
+@router.get(
+    "/{item_id}",
+    response_model=Item,
+    responses={200: links_to_item("$response.body#/id"), **error_responses(404, 422, 503)},
+    summary="One item",
+    operation_id="getItem",
+)
 async def get_item(item_id: ItemIdPath, runtime: RuntimeDep) -> Item:
     """The catalog fields of one indexed item."""
     item = await _stored_item(item_id, runtime)
@@ -43,6 +58,7 @@ async def _stored_item(item_id: str, runtime: Runtime) -> CatalogItem:
     response_class=FileResponse,
     responses={200: {"content": {"image/*": {}}}, **error_responses(404, 422, 503)},
     summary="An item's photo (when the API serves the catalog's photo folder)",
+    operation_id="itemPhoto",
 )
 async def item_photo(item_id: ItemIdPath, runtime: RuntimeDep) -> FileResponse:
     """The photo file of an item from `CBIR_API_PHOTO_DIR` (404 when not configured or not there)."""
@@ -56,8 +72,9 @@ async def item_photo(item_id: ItemIdPath, runtime: RuntimeDep) -> FileResponse:
 @router.get(
     "/{item_id}/similar",
     response_model=SearchResponse,
-    responses=error_responses(400, 404, 422, 429, 503),
+    responses={200: links_to_item("$response.body#/hits/0/id"), **error_responses(400, 404, 422, 429, 503)},
     summary="Items similar to an indexed item",
+    operation_id="similarItems",
 )
 async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Query()], runtime: RuntimeDep) -> Response:
     """Search by an indexed item's stored vector (no upload): the same filters, paging and collapsing."""
@@ -79,7 +96,17 @@ async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Quer
     "",
     status_code=202,
     response_model=PublishAccepted,
-    responses=error_responses(400, 401, 403, 413, 422, 429, 503),
+    responses={
+        202: {
+            "links": {
+                "ProductStatus": {
+                    "operationId": "productStatus",
+                    "parameters": {"product_id": "$response.body#/product_id"},
+                }
+            }
+        },
+        **error_responses(400, 401, 403, 413, 422, 429, 503),
+    },  # fmt: skip
     summary="Publish an item for ingestion (API key)",
 )
 async def publish_item(message: UpsertMessage, runtime: RuntimeDep, _: ApiKeyDep) -> PublishAccepted:

@@ -17,6 +17,7 @@ ProductIdPath = Annotated[str, Path(min_length=1, max_length=256, description="T
     response_model=ProductStatusResponse,
     responses=error_responses(401, 403, 404, 422, 503),
     summary="What became of a published product (API key)",
+    operation_id="productStatus",
 )
 async def product_status(product_id: ProductIdPath, runtime: RuntimeDep, _: ApiKeyDep) -> ProductStatusResponse:
     """The state of the latest message about the product (queued, searchable, deleted or dead-lettered with its

@@ -14,7 +14,7 @@ from api.deps import RuntimeDep
 from api.errors import BadFilter, InvalidField
 from api.query_images import MAX_FORM_FIELDS, openapi_request_body, read_search_query
 from api.runtime import Runtime
-from api.schemas import Filters, SearchOptions, SearchRequest, SearchResponse, error_responses
+from api.schemas import Filters, SearchOptions, SearchRequest, SearchResponse, error_responses, links_to_item
 from api.timings import Timings
 from indexer.item import FILTER_FIELDS
 from indexer.search_filter import SearchFilter
@@ -118,7 +118,7 @@ def request_body_spec() -> dict[str, Any]:
 @router.post(
     "/search",
     response_model=SearchResponse,
-    responses=error_responses(400, 413, 415, 422, 429, 503),
+    responses={200: links_to_item("$response.body#/hits/0/id"), **error_responses(400, 413, 415, 422, 429, 503)},
     openapi_extra={"requestBody": request_body_spec()},
     summary="Search by photo or by words",
 )

@@ -4,10 +4,17 @@ Every operation gets generated requests, schema-valid (positive) and schema-viol
 must not be a 5xx, must have a documented status code and content type, and must match the documented schema.
 """
 
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import Case, HookContext, Response
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -18,12 +25,14 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from api.app import create_app
+from ingest.topics import ensure_ingest_topics
 from settings import Settings
 from tests.api.conftest import API_KEY, LiveServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 40
+STATEFUL_SCENARIOS = 60
 SPEC_PATHS = create_app(Settings()).openapi()["paths"]
 # Negative data needs something to break: operations without parameters or body get positive cases only.
 CASES = [
@@ -33,6 +42,15 @@ CASES = [
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
     if mode == GenerationMode.POSITIVE or spec.get("parameters") or spec.get("requestBody")
 ]
+
+
+def _statuses_read(live_api: LiveServer) -> None:
+    """Wait until the API has read the status topic (its reader retries every 2 s until the topic exists)."""
+    deadline = time.monotonic() + 30
+    url = f"{live_api.url}/v1/products/P-none/status"
+    while httpx.get(url, headers={"X-API-Key": API_KEY}).status_code == 503:
+        assert time.monotonic() < deadline, "the API never read the status topic"
+        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +73,49 @@ def test_no_input_makes_the_api_fail(api_schema: OpenApiSchema, method: str, pat
 
     run()
     assert seen_statuses  # requests were made
+
+
+def test_sequences_that_follow_the_links_never_make_the_api_fail(
+    api_schema: OpenApiSchema, api_settings: Settings, live_api: LiveServer
+) -> None:
+    """Stateful: scenarios of calls chained by the spec's OpenAPI links (a search, then its best hit, its similar
+    items and photo; a publish, then the product's status) pass the same checks as single calls, and the links
+    lead somewhere: some followed link reaches an item or a status that exists."""
+    ensure_ingest_topics(api_settings.stores, partitions=1)  # as `cbir init-stores` does before the API serves
+    _statuses_read(live_api)
+    schema = schemathesis.openapi.from_url(f"{live_api.url}/openapi.json")  # its own: the hook is for this test
+
+    @schema.hook
+    def map_body(context: HookContext, body: Any) -> Any:
+        """Some searches use words of the catalog's titles, so that they have hits whose links can be followed
+        (generated words almost never match a title)."""
+        if context.operation is not None and context.operation.label == "POST /v1/search" and isinstance(body, dict):
+            words = ("linen", "cotton dress", "Acme", "Globex shirt", None)
+            word = words[len(repr(body)) % len(words)]
+            return body if word is None else {"q": word}
+        return body
+
+    followed: list[tuple[str, int]] = []
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Case) -> dict[str, Any]:
+            return {"headers": {"X-API-Key": API_KEY}, "timeout": 30}
+
+        def after_call(self, response: Response, case: Case) -> None:
+            followed.append((f"{case.method} {case.path}", response.status_code))
+
+        def validate_response(self, response: Response, case: Case, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=5,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )  # fmt: skip
+    )
+    logging.getLogger(__name__).info("stateful calls (operation, status): %s", Counter(followed).most_common())
+    reached = {call for call, status in followed if status < 300 and "{" in call}
+    assert {"GET /v1/items/{item_id}", "GET /v1/products/{product_id}/status"} <= reached, sorted(set(followed))
