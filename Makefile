@@ -8,7 +8,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 STAMP := $(VENV)/.installed
 COMPOSE ?= docker compose
 
-.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text evaluate bench-text-search ablation bench-embed bench-stores bench-ingest \
+.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text evaluate bench-text-search ablation bench-embed bench-colour bench-rerank bench-mine bench-stores bench-ingest \
 	jvm-deps stack-up stack-down stack-status cluster-up cluster-down topology-submit index-catalog serve bench-query \
 	up down logs ps clean
 
@@ -59,6 +59,15 @@ evaluate: install
 
 ablation: install
 	$(BIN)/python bench/ablation.py --catalog $(CATALOG) --epochs 6 --out reports/ablation.json
+
+bench-colour: install  ## the derived garment colour against colours labelled by eye (reports/colour-labels.csv)
+	$(BIN)/python -m bench.colour --catalog $(CATALOG)
+
+bench-rerank: install  ## re-ranking R@1/R@5/MRR on the shopper-photo protocol
+	$(BIN)/python -m bench.rerank --model models/catalog.pt --catalog $(CATALOG)
+
+bench-mine: install  ## new-category mining: purity, coverage, time at 100k
+	$(BIN)/python -m bench.mine --model models/catalog.pt --catalog $(CATALOG)/train
 
 bench-embed: install
 	$(BIN)/python bench/embed.py --model models/catalog.pt --catalog $(CATALOG)/test

@@ -1,6 +1,6 @@
 """Agreement of the derived garment colour (embedder/colour.py) with colours labelled by a person looking at photos.
 
-Usage: python bench/colour.py --labels reports/colour-labels.csv --catalog ../shared/datasets/clothing-small
+Usage: python -m bench.colour --labels reports/colour-labels.csv --catalog ../shared/datasets/clothing-small
 The labels file has one row per photo: its path under the catalog, the colour a person sees, and optionally a
 second colour that is also right (a striped or two-tone garment). reports/colour-labels.csv holds 120 photos,
 every third of the sorted test split (`sorted(test/*/*.jpg)[::3]`), labelled by looking at them (contact sheets
@@ -47,7 +47,7 @@ def main() -> None:
         row["derived"] = dominant_colour((args.catalog / row["photo"]).read_bytes())
     ms_per_photo = 1000 * (time.perf_counter() - started) / len(rows)
     result = {
-        "command": f"python bench/colour.py --labels {args.labels} --catalog {args.catalog} --out {args.out}",
+        "command": f"python -m bench.colour --labels {args.labels} --catalog {args.catalog} --out {args.out}",
         "palette": list(PALETTE),
         "all": agreement(rows),
         "tuning_half": agreement(rows[0::2]),

@@ -1,6 +1,6 @@
 """Does an SSIM second look improve the first-stage ranking? The shopper-photo protocol, offline (no stores).
 
-Usage: python bench/rerank.py --model models/catalog.pt --catalog ../shared/datasets/clothing-small
+Usage: python -m bench.rerank --model models/catalog.pt --catalog ../shared/datasets/clothing-small
 Each test photo, distorted into a shopper's photo (embedder/evaluation/shopper_photo.py), queries all catalog
 photos (train + test); only its original is relevant. The first stage is the exact cosine top-K of the
 embeddings (what Milvus returns); each reranker reorders those K with the grey thumbnails (embedder/rerank.py),
@@ -70,7 +70,7 @@ def main() -> None:
         for how in get_args(Reranker)
     ]
     result = {
-        "command": f"python bench/rerank.py --model {args.model} --catalog {args.catalog} "
+        "command": f"python -m bench.rerank --model {args.model} --catalog {args.catalog} "
         f"--k {' '.join(map(str, args.k))} --threads {args.threads} --out {args.out}",
         "protocol": protocol.description,
         "model_version": embedder.version,
