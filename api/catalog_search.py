@@ -10,7 +10,11 @@ How the two stores are combined:
    fusion), else Milvus is not asked: the order is Solr's (BM25), ranked as deep as the page needs.
 3. The catalog fields of the page come from Solr in one real-time-get request for all its ids (text hits
    already carry theirs). A vector hit that Solr does not know (deleted meanwhile) is left out.
-4. `one_per_product` collapses the ranking by product id, keeping each product's best photo; it needs the
+4. A photo search's first `rerank_depth` candidates are reordered by a second look (`rerank`: SSIM of the
+   query's and each candidate's grey thumbnail, alone or over the cosine distance; embedder/rerank.py) before
+   fusion; the thumbnails come with the candidates' metadata, in the same Solr request the page needs anyway.
+   Candidates indexed before thumbnails existed are not reordered.
+5. `one_per_product` collapses the ranking by product id, keeping each product's best photo; it needs the
    product id of every candidate, so the metadata of all candidates is fetched (still one request).
 Paging is by offset in the (fused, collapsed) ranking, at most `max_depth` deep, behind an opaque cursor.
 """
@@ -28,6 +32,7 @@ from api.fusion import FusedHit, collapse, reciprocal_rank_fusion
 from api.runtime import Runtime
 from api.schemas import Hit, SearchResponse, shown_fields
 from api.timings import Timings
+from embedder.rerank import Reranker, rerank, thumbnail_from_text
 from indexer.item import CatalogItem
 from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorHit
@@ -47,6 +52,8 @@ class PageRequest:
     fingerprint: str
     one_per_product: bool = False
     exclude_id: str | None = None  # the query item itself, for /similar
+    rerank: Reranker = "none"
+    query_thumbnail: NDArray[np.float32] | None = None  # (H, W) grey: needed by every re-ranker but none
 
 
 async def search_page(
@@ -59,7 +66,13 @@ async def search_page(
     limit = min(wanted * COLLAPSE_OVERFETCH if page.one_per_product else wanted, max_depth * COLLAPSE_OVERFETCH)
     if page.exclude_id is not None:
         limit += 1
-    image_hits, text_items = await _rankings(runtime, vector, page, limit, timings)
+    rerank_depth = runtime.settings.api.rerank_depth if _reranks(vector, page) else 0
+    image_hits, text_items = await _rankings(runtime, vector, page, max(limit, rerank_depth), timings)
+    known = {item.id: item for item in text_items}
+    reranked: Reranker = "none"
+    if rerank_depth:
+        head, reranked = await _reranked(runtime, image_hits[:rerank_depth], page, known, timings)
+        image_hits = head + image_hits[rerank_depth:]
     started = time.perf_counter()
     fused = reciprocal_rank_fusion(
         [(hit.id, hit.score) for hit in image_hits if hit.id != page.exclude_id],
@@ -67,7 +80,6 @@ async def search_page(
         k=runtime.settings.api.rrf_k,
     )
     timings.add("fuse", time.perf_counter() - started)
-    known = {item.id: item for item in text_items}
     if page.one_per_product:
         await _fetch_missing(runtime, [hit.id for hit in fused], known, timings)
         ranked = collapse([hit for hit in fused if hit.id in known], key=lambda hit: known[hit.id].product_id)
@@ -82,7 +94,30 @@ async def search_page(
         next_cursor=encode_cursor(depth, page.fingerprint) if has_more else None,
         model_version=runtime.model_version,
         fusion=_fusion(vector, page.text),
+        rerank=reranked,
     )
+
+
+def _reranks(vector: NDArray[np.float32] | None, page: PageRequest) -> bool:
+    """Whether the page's image ranking gets a second look: a photo query, a re-ranker, the photo's thumbnail."""
+    return vector is not None and page.rerank != "none" and page.query_thumbnail is not None
+
+
+async def _reranked(
+    runtime: Runtime, head: list[VectorHit], page: PageRequest, known: dict[str, CatalogItem], timings: Timings
+) -> tuple[list[VectorHit], Reranker]:
+    """The first candidates in the re-ranker's order (their metadata, thumbnails included, added to known), and
+    the re-ranker that ordered them: none when a candidate has no thumbnail (indexed before they existed)."""
+    await _fetch_missing(runtime, [hit.id for hit in head], known, timings)
+    thumbnails = [known[hit.id].thumbnail if hit.id in known else None for hit in head]
+    if not head or page.query_thumbnail is None or any(thumbnail is None for thumbnail in thumbnails):
+        return head, "none"
+    started = time.perf_counter()
+    candidates = np.stack([thumbnail_from_text(str(thumbnail)) for thumbnail in thumbnails])  # (K, H, W)
+    cosine = np.array([hit.score for hit in head], dtype=np.float32)
+    order = rerank(page.query_thumbnail, candidates, cosine, page.rerank)
+    timings.add("rerank", time.perf_counter() - started)
+    return [head[i] for i in order], page.rerank
 
 
 def _fusion(vector: NDArray[np.float32] | None, text: str | None) -> Literal["image", "rrf", "text"]:

@@ -19,6 +19,7 @@ from api.metrics import ApiMetrics
 from api.store_clients import StoreClients
 from api.timings import Timings
 from embedder import Embedder
+from embedder.rerank import grey_thumbnail
 from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorHit, milvus_expression
 from ingest.fetch import FetchPolicy, fetch_client, fetch_image
@@ -83,6 +84,13 @@ class QueryPath:
         vector = await self.forward.submit(pixels)  # (D,); shares a forward pass with concurrent queries
         timings.add("embed", time.perf_counter() - started)
         return vector
+
+    async def thumbnail(self, image: bytes, timings: Timings) -> NDArray[np.float32]:
+        """The query image's grey thumbnail for the re-ranker (in the embedding pool); (H, W)."""
+        started = time.perf_counter()
+        thumbnail = await self.embed_pool.run(grey_thumbnail, image)
+        timings.add("thumbnail", time.perf_counter() - started)
+        return thumbnail
 
     async def search_vectors(
         self, vector: NDArray[np.float32], limit: int, search_filter: SearchFilter | None, timings: Timings

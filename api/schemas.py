@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from embedder.rerank import Reranker
 from indexer.item import CatalogItem
 from indexer.search_filter import SearchFilter
 
@@ -43,6 +44,11 @@ class SearchOptions(Filters):
     q: str | None = Field(default=None, max_length=TEXT_MAX, description="text matched against titles and text")
     cursor: str | None = Field(default=None, max_length=CURSOR_MAX, description="next_cursor of the previous page")
     one_per_product: bool = Field(default=False, description="keep only the best photo of each product")
+    rerank: Reranker | None = Field(
+        default=None,
+        description="a photo search's second look at its first candidates: none, ssim (thumbnails' structural "
+        "similarity) or ssim_cosine (SSIM over the embedding's cosine distance); default: the server's",
+    )
 
 
 class SearchRequest(SearchOptions):
@@ -106,6 +112,9 @@ class SearchResponse(BaseModel):
     model_version: str
     fusion: Literal["image", "rrf", "text"] = Field(
         description="image: image similarity only; rrf: fused with text; text: text only (Solr's BM25 order)"
+    )
+    rerank: Reranker = Field(
+        default="none", description="the re-ranker that reordered the image ranking's first candidates (none: none did)"
     )
 
 

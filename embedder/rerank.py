@@ -6,6 +6,7 @@ Two orders: `ssim` (by SSIM alone) and `ssim_cosine` (SSIM divided by the embedd
 candidate must look alike in both). numpy and PIL only.
 """
 
+import base64
 from typing import Literal
 
 import numpy as np
@@ -24,6 +25,17 @@ def grey_thumbnail(image: ImageInput) -> NDArray[np.float32]:
     """The photo as a THUMBNAIL_SIZE grey image, values 0..255; (H, W)."""
     small = decode(image).convert("L").resize(THUMBNAIL_SIZE, Image.Resampling.BOX)
     return np.asarray(small, dtype=np.float32)
+
+
+def thumbnail_text(image: ImageInput) -> str:
+    """The grey thumbnail as base64 of its bytes: how an item stores it (`CatalogItem.thumbnail`)."""
+    return base64.b64encode(grey_thumbnail(image).astype(np.uint8).tobytes()).decode()
+
+
+def thumbnail_from_text(text: str) -> NDArray[np.float32]:
+    """The (H, W) grey thumbnail of thumbnail_text, values 0..255."""
+    width, height = THUMBNAIL_SIZE
+    return np.frombuffer(base64.b64decode(text), dtype=np.uint8).reshape(height, width).astype(np.float32)
 
 
 def ssim(query: NDArray[np.float32], candidates: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from embedder import Embedder, EmbedderError
+from embedder.rerank import thumbnail_text
 from indexer.catalog_index import CatalogIndex
 from indexer.folder_images import FolderImage
 from indexer.item import CatalogItem, item_id, photo_sha256
@@ -98,12 +99,15 @@ def _prepare(chunk: Sequence[FolderImage], embedder: Embedder, seen: set[str], r
                 report.duplicates += 1
                 continue
             pixels = embedder.pixels([data])[0]  # (C, H, W) uint8
+            thumbnail = thumbnail_text(data)
         except (OSError, EmbedderError) as error:
             logger.warning("skipping %s: %s", image.path, error)
             report.skipped.append(SkippedImage(str(image.path), str(error)))
             continue
         seen.add(identity)
-        item = CatalogItem(id=identity, photo_sha256=photo, model_version=embedder.version, **fields)
+        item = CatalogItem(
+            id=identity, photo_sha256=photo, model_version=embedder.version, thumbnail=thumbnail, **fields
+        )
         batch.items.append(item)
         batch.pixels.append(pixels)
     return batch

@@ -12,7 +12,7 @@ MAX_PRODUCT_ID_LENGTH = 256
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, but tab and newlines
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 # CatalogItem's fields that are not the product's: derived from the photo and the embedder, never given by crawlers
-DERIVED_FIELDS = ("id", "photo_sha256", "model_version")
+DERIVED_FIELDS = ("id", "photo_sha256", "model_version", "thumbnail")
 # CatalogItem's text fields that searches filter on (any of several values) and count as facets
 FILTER_FIELDS = ("category", "brand", "colour", "source_site")
 
@@ -88,3 +88,8 @@ class CatalogItem(ProductFields):
     id: str = Field(pattern=SHA256_PATTERN, description="item_id(product_id, photo_sha256)")
     photo_sha256: str = Field(pattern=SHA256_PATTERN, description="photo_sha256() of the photo's bytes")
     model_version: str = Field(min_length=1, max_length=128, description="embedder checkpoint that made the vector")
+    thumbnail: str | None = Field(
+        default=None, max_length=4096, pattern=r"^[A-Za-z0-9+/]*={0,2}$",
+        description="the photo's small grey thumbnail, base64 (embedder.rerank.thumbnail_text): what the search's "
+        "re-ranker compares; None for items indexed before it existed",
+    )  # fmt: skip

@@ -56,11 +56,14 @@ class UpsertMessage(ProductFields, _MessageBase):
         """This message without its inline bytes (what travels on after decoding)."""
         return self.model_copy(update={"image_b64": None})
 
-    def to_item(self, photo_sha256: str, model_version: str) -> CatalogItem:
-        """The catalog item of this photo, given the photo_sha256 of its bytes and the model version."""
+    def to_item(self, photo_sha256: str, model_version: str, thumbnail: str | None = None) -> CatalogItem:
+        """The catalog item of this photo, given the photo_sha256 of its bytes, the model version and the
+        photo's thumbnail."""
         fields = self.model_dump(exclude={"schema_version", "op", "image_b64"})
         identity = item_id(self.product_id, photo_sha256)
-        return CatalogItem(id=identity, photo_sha256=photo_sha256, model_version=model_version, **fields)
+        return CatalogItem(
+            id=identity, photo_sha256=photo_sha256, model_version=model_version, thumbnail=thumbnail, **fields
+        )
 
 
 class DeleteMessage(_MessageBase):

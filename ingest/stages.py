@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from embedder import EmbedderError
 from embedder.config import ModelConfig
 from embedder.preprocessing import decode, to_pixels
+from embedder.rerank import thumbnail_text
 from indexer.catalog_index import CatalogIndex
 from indexer.errors import StoreRequestRejected
 from indexer.item import DERIVED_FIELDS, CatalogItem, photo_sha256
@@ -27,11 +28,13 @@ INDEX_STAGE = "index"
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """A photo ready to embed: its message (without inline bytes), its photo_sha256 and its pixels (C, H, W) uint8."""
+    """A photo ready to embed: its message (without inline bytes), its photo_sha256, its pixels (C, H, W) uint8 and
+    its thumbnail (the re-ranker's, as text)."""
 
     message: UpsertMessage
     photo_sha256: str
     pixels: NDArray[np.uint8]
+    thumbnail: str
 
 
 def image_bytes(message: UpsertMessage, fetch: Callable[[str], bytes], max_bytes: int) -> bytes:
@@ -47,10 +50,11 @@ def image_bytes(message: UpsertMessage, fetch: Callable[[str], bytes], max_bytes
 def prepare(message: UpsertMessage, data: bytes, config: ModelConfig) -> PreparedImage:
     """Decode and resize a photo for the model; RecordRejected (stage decode) if it is not a usable image."""
     try:
-        pixels = to_pixels(decode(data), config)
+        image = decode(data)
+        pixels, thumbnail = to_pixels(image, config), thumbnail_text(image)
     except (EmbedderError, OSError, ValueError) as error:  # PIL can fail late, while converting
         raise RecordRejected(DECODE_STAGE, f"not a usable image: {error}") from error
-    return PreparedImage(message.without_image(), photo_sha256(data), pixels)
+    return PreparedImage(message.without_image(), photo_sha256(data), pixels, thumbnail)
 
 
 def pixels_to_text(pixels: NDArray[np.uint8]) -> str:

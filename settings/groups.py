@@ -6,6 +6,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, SerializationInfo, field_serializer, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from embedder.rerank import Reranker
+
 LOOPBACK = "127.0.0.1"
 # The serialisation context that writes secrets in clear (`model_dump_json(context=REVEAL_SECRETS)`): only for the
 # Storm config, which is how the topology's workers get their store credentials; every other dump masks them.
@@ -149,6 +151,12 @@ class ApiSettings(BaseSettings):
     max_depth: int = Field(default=1000, ge=1, description="deepest result a cursor may reach")
     text_candidates: int = Field(default=200, ge=1, description="Solr text hits fused with the image ranking")
     rrf_k: float = Field(default=60.0, gt=0, description="the rank constant of reciprocal rank fusion")
+    rerank: Reranker = Field(
+        default="ssim_cosine",
+        description="the second look at a photo search's first candidates (embedder/rerank.py); a request's "
+        "`rerank` overrides it; reports/bench-rerank-api.json measures each",
+    )
+    rerank_depth: int = Field(default=20, ge=2, le=200, description="the first-stage candidates a re-ranker reorders")
     # A folder of the catalog's photos, served at /v1/items/{id}/photo (found by the item's photo_sha256): for a
     # catalog whose image_url is not reachable, such as the demo's synthetic one.
     photo_dir: Path | None = None

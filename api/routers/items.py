@@ -23,6 +23,7 @@ from api.schemas import (
     shown_fields,
 )
 from api.timings import Timings
+from embedder.rerank import thumbnail_from_text
 from indexer.item import CatalogItem
 from ingest.message import UpsertMessage, encode_message
 from ingest.topics import MAX_MESSAGE_BYTES
@@ -81,14 +82,26 @@ async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Quer
     timings = Timings()
     search_filter = search_filter_of(query)
     k = page_size(query.k, runtime)
-    fingerprint = query_fingerprint(item=item_id, filters=filter_key(query), one=query.one_per_product)
+    how = runtime.settings.api.rerank
+    fingerprint = query_fingerprint(item=item_id, filters=filter_key(query), one=query.one_per_product, rerank=how)
     offset = decode_cursor(query.cursor, fingerprint, max_offset=runtime.settings.api.max_depth - 1)
     vectors = await runtime.stores.call(
         "milvus", "get", lambda: runtime.stores.vectors().get_vectors([item_id]), timings
     )
     if item_id not in vectors:
         raise ItemNotFound(f"no item {item_id} in the {runtime.model_version} index")
-    page = PageRequest(search_filter, None, k, offset, fingerprint, query.one_per_product, exclude_id=item_id)
+    thumbnail = (await _stored_item(item_id, runtime)).thumbnail if how != "none" else None
+    page = PageRequest(
+        search_filter,
+        None,
+        k,
+        offset,
+        fingerprint,
+        query.one_per_product,
+        exclude_id=item_id,
+        rerank=how,
+        query_thumbnail=thumbnail_from_text(thumbnail) if thumbnail else None,
+    )  # fmt: skip  (the item's own thumbnail: the same second look as a search by its photo)
     return timed_json(await search_page(runtime, vectors[item_id], page, timings), timings, runtime)
 
 

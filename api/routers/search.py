@@ -136,10 +136,15 @@ async def search(request: Request, runtime: RuntimeDep) -> Response:
     search_filter = search_filter_of(options)
     k = page_size(options.k, runtime)
     text = options.q.strip() if options.q and options.q.strip() else None
+    how = options.rerank or runtime.settings.api.rerank
     fingerprint = query_fingerprint(
-        image=image, filters=filter_key(options), q=text, one=options.one_per_product, model=runtime.model_version
-    )
+        image=image, filters=filter_key(options), q=text, one=options.one_per_product, model=runtime.model_version,
+        rerank=how,
+    )  # fmt: skip
     offset = decode_cursor(options.cursor, fingerprint, max_offset=runtime.settings.api.max_depth - 1)
-    page = PageRequest(search_filter, text, k, offset, fingerprint, options.one_per_product)
     vector = await query_vector(runtime, image, text, timings)
+    thumbnail = await runtime.queries.thumbnail(image, timings) if image is not None and how != "none" else None
+    page = PageRequest(
+        search_filter, text, k, offset, fingerprint, options.one_per_product, rerank=how, query_thumbnail=thumbnail
+    )
     return timed_json(await search_page(runtime, vector, page, timings), timings, runtime)

@@ -17,8 +17,10 @@ from pydantic import SecretStr
 from api.app import create_app
 from devstack.launcher import Stack
 from embedder import Embedder
+from embedder.rerank import thumbnail_text
 from indexer.catalog_index import CatalogIndex
 from indexer.item import CatalogItem, item_id, photo_sha256
+from ingest.topics import ensure_ingest_topics
 from settings import ApiSettings, EmbeddingSettings, FetchSettings, IndexerSettings, Settings, StoreSettings
 from tests.integration_fixtures import free_ports, own_solr_core
 from tests.synthetic import COLOURS, coloured_image, jpeg_bytes
@@ -62,6 +64,7 @@ def catalog_item(n: int, label: int, photo: bytes, model_version: str) -> Catalo
         crawled_at=datetime(2026, 1, 2, tzinfo=UTC),
         in_stock=n % 5 != 0,
         model_version=model_version,
+        thumbnail=thumbnail_text(photo),
     )
 
 
@@ -115,8 +118,9 @@ def api_settings(
     tiny_checkpoint: Path,
     kafka_topic: str,
 ) -> Settings:
-    """Settings of the app under test: the tiny model, the test catalog's collection, a small upload limit."""
-    return Settings(
+    """Settings of the app under test: the tiny model, the test catalog's collection, a small upload limit; its
+    topics exist (the API reads product statuses from one), in whatever order the tests run."""
+    settings = Settings(
         stores=StoreSettings(
             milvus_uri=milvus_uri, solr_core_url=api_solr_core_url, milvus_collection_prefix=COLLECTION_PREFIX,
             kafka_bootstrap_servers=kafka_bootstrap,
@@ -131,6 +135,8 @@ def api_settings(
             publish_rate_per_s=0,
         ),
     )  # fmt: skip
+    ensure_ingest_topics(settings.stores, partitions=1)  # as `cbir init-stores` makes them before the API serves
+    return settings
 
 
 @pytest.fixture(scope="session")

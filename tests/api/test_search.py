@@ -271,3 +271,26 @@ def test_the_openapi_document_says_the_photo_is_optional(client: TestClient) -> 
     body = client.get("/openapi.json").json()["paths"]["/v1/search"]["post"]["requestBody"]["content"]
     assert "required" not in body["multipart/form-data"]["schema"]
     assert {"image", "q"} <= set(body["multipart/form-data"]["schema"]["properties"])
+
+
+def test_the_reranker_reorders_the_first_candidates_by_their_stored_thumbnails(
+    client: TestClient, api_catalog: ApiCatalog
+) -> None:
+    """Each re-ranker orders the same candidates: the photo itself stays first (SSIM 1, cosine 1), the set of the
+    first rerank_depth candidates is unchanged, and the response names the re-ranker; the default is the server's."""
+    photo = query_photo(api_catalog, "dress")
+
+    def search(**fields: str) -> dict:
+        files = {"image": ("q.jpg", photo, "image/jpeg")}
+        response = client.post("/v1/search", files=files, data={"k": "20", **fields})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    pages = {how: search(rerank=how) for how in ("none", "ssim", "ssim_cosine")}
+    assert {how: page["rerank"] for how, page in pages.items()} == {how: how for how in pages}
+    assert search()["rerank"] == "ssim_cosine"
+    ids = {how: [hit["id"] for hit in page["hits"]] for how, page in pages.items()}
+    assert len({ids[how][0] for how in ids}) == 1 and all(sorted(ids[how]) == sorted(ids["none"]) for how in ids)
+    assert ids["ssim"] != ids["none"]  # SSIM alone reorders the 12 same-colour photos
+    assert client.post("/v1/search", files={"image": ("q.jpg", photo, "image/jpeg")},
+                       data={"rerank": "sharpest"}).status_code == 422  # fmt: skip

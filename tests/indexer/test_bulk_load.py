@@ -50,6 +50,8 @@ def test_a_class_folder_is_indexed_skipping_a_bad_file_and_a_rerun_changes_nothi
     assert (second.indexed, second.vector_count, second.metadata_count) == (6, 6, 6)
     categories = index.metadata.facet_counts(fields=["category"])["category"]
     assert categories == {"red": 3, "blue": 3}
+    stored = index.metadata.get(sorted(index.metadata.all_ids()))
+    assert len(stored) == 6 and all(item.thumbnail for item in stored.values())  # for the search's re-ranker
 
 
 def test_the_same_photo_twice_is_one_item(tmp_path: Path, embedder: Embedder, index: CatalogIndex) -> None:

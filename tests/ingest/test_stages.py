@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from embedder import Embedder
+from embedder.rerank import grey_thumbnail, thumbnail_from_text
 from indexer.catalog_index import CatalogIndex
 from indexer.item import photo_sha256
 from indexer.metadata_store import MetadataStore
@@ -53,6 +54,7 @@ def test_prepare_decodes_to_the_model_input_and_ids_by_content() -> None:
     assert prepared.pixels.shape == (3, config.image_height, config.image_width)
     assert prepared.photo_sha256 == photo_sha256(data) and prepared.message.image_b64 is None
     assert np.array_equal(pixels_from_text(pixels_to_text(prepared.pixels), config), prepared.pixels)
+    assert np.array_equal(thumbnail_from_text(prepared.thumbnail), grey_thumbnail(data))  # what the re-ranker reads
 
 
 @pytest.mark.parametrize("data", [b"", b"plain text", jpeg_bytes(coloured_image((0, 0, 200), seed=2))[:300]])

@@ -4,11 +4,13 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from devstack.launcher import Stack
 from devstack.process import stop
 from embedder import Embedder
+from embedder.rerank import grey_thumbnail, thumbnail_from_text
 from indexer.catalog_index import CatalogIndex
 from ingest.counters import read_counts
 from settings import Settings
@@ -76,6 +78,10 @@ def test_every_good_photo_indexed_once_and_every_bad_record_dead_lettered(
     assert index.metadata.count() == index.vectors.count() == len(catalog.good_ids)
     stored = index.get(list(catalog.good_ids))
     assert set(stored) == set(catalog.good_ids)
+    assert all(
+        np.array_equal(thumbnail_from_text(str(stored[item_id].thumbnail)), grey_thumbnail(photo))
+        for item_id, photo in catalog.good_ids.items()
+    )  # each item carries its photo's thumbnail, for the search's re-ranker
     vectors = embedder.embed(list(catalog.good_ids.values()))
     for item_id, hits in zip(catalog.good_ids, index.vectors.search_batch(vectors, k=5), strict=True):
         assert item_id in [hit.id for hit in hits]

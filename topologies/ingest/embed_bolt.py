@@ -44,8 +44,8 @@ class EmbedBolt(BatchBolt):
 
     def _output(self, tup: Tuple, vectors: Iterator[NDArray[np.float32]]) -> list[str | None]:
         """The tuple to emit for one input: an upsert's item and vector (the next of vectors), or the delete."""
-        product_id, op, message, photo_sha256, _ = tup.values
+        product_id, op, message, photo_sha256, _, thumbnail = tup.values
         if op != "upsert":
             return [product_id, op, message, None]
-        item = UpsertMessage.model_validate_json(message).to_item(photo_sha256, self.embedder.version)
+        item = UpsertMessage.model_validate_json(message).to_item(photo_sha256, self.embedder.version, thumbnail)
         return [product_id, op, item.model_dump_json(), vector_to_text(next(vectors))]

@@ -19,7 +19,7 @@ class FetchBolt(Bolt):
     """Emits (product_id, op, message, photo_sha256, pixels); bad records to the dead-letter stream."""
 
     outputs = [
-        Stream(fields=["product_id", "op", "message", "photo_sha256", "pixels"], name="default"),
+        Stream(fields=["product_id", "op", "message", "photo_sha256", "pixels", "thumbnail"], name="default"),
         Stream(fields=["dead_letter"], name=DEAD_LETTER_STREAM),
     ]
     auto_ack = False
@@ -68,9 +68,9 @@ class FetchBolt(Bolt):
         if isinstance(message, DeleteMessage):
             if published_at >= 0:  # an undated delete is dated when it was published, however often it is replayed
                 message = message.dated(datetime.fromtimestamp(published_at / 1000, UTC))
-            self.emit([message.product_id, message.op, message.model_dump_json(), None, None], anchors=[tup])
+            self.emit([message.product_id, message.op, message.model_dump_json(), None, None, None], anchors=[tup])
             return
         fetch = lambda url: fetch_image(url, self.policy, self.http)  # noqa: E731
         prepared = prepare(message, image_bytes(message, fetch, self.settings.fetch.max_image_bytes), self.model_config)
         values = [message.product_id, "upsert", prepared.message.model_dump_json(), prepared.photo_sha256]
-        self.emit([*values, pixels_to_text(prepared.pixels)], anchors=[tup])
+        self.emit([*values, pixels_to_text(prepared.pixels), prepared.thumbnail], anchors=[tup])
