@@ -51,12 +51,26 @@ def ensure_topics(
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing)
             logger.info("Created Kafka topics %s", [t.name for t in missing])
-        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, dict(config[name])) for name in partitions])
+        # Only the topics that existed before: a new one has its config from creation, and another broker of a
+        # cluster may not know it yet (kafka-python's check of the config names then failed with ValueError).
+        _set_configs(admin, {name: config[name] for name in partitions if name in existing})
         return [t.name for t in missing]
     except KafkaError as error:
         raise KafkaUnavailable(f"cannot create topics at {bootstrap_servers}: {error}") from error
     finally:
         admin.close()
+
+
+def _set_configs(admin: KafkaAdminClient, configs: dict[str, dict[str, str]]) -> None:
+    """Set these configs on existing topics (name -> config); raise KafkaError where a broker refuses one."""
+    if not configs:
+        return
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name, dict(config)) for name, config in configs.items()]
+    # raise_on_unknown=False: the client's own check of the names asks one broker for the topic's configs first.
+    results = admin.alter_configs(resources, raise_on_unknown=False).get("topic", {})
+    refused = {name: result for name, result in results.items() if result != "OK"}
+    if refused:
+        raise KafkaError(f"the broker refused the topic configs {refused}")
 
 
 def kafka_problem(bootstrap_servers: str, timeout_s: float = 1.0) -> str:
