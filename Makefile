@@ -8,7 +8,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 STAMP := $(VENV)/.installed
 COMPOSE ?= docker compose
 
-.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text evaluate bench-text-search ablation bench-embed bench-colour bench-rerank bench-mine bench-stores bench-ingest \
+.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text evaluate bench-text-search ablation bench-embed bench-colour bench-rerank bench-rerank-api bench-mine bench-stores bench-ingest \
 	jvm-deps stack-up stack-down stack-status cluster-up cluster-down topology-submit index-catalog serve bench-query \
 	up down logs ps clean
 
@@ -65,6 +65,9 @@ bench-colour: install  ## the derived garment colour against colours labelled by
 
 bench-rerank: install  ## re-ranking R@1/R@5/MRR on the shopper-photo protocol
 	$(BIN)/python -m bench.rerank --model models/catalog.pt --catalog $(CATALOG)
+
+bench-rerank-api: install  ## needs `make stack-up`; the same protocol through POST /v1/search, per re-ranker
+	$(BIN)/python -m bench.rerank_api --model models/catalog.pt --catalog $(CATALOG)
 
 bench-mine: install  ## new-category mining: purity, coverage, time at 100k
 	$(BIN)/python -m bench.mine --model models/catalog.pt --catalog $(CATALOG)/train

@@ -4,10 +4,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0)
+RECALL_BUCKETS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0)
 
 
 class ApiMetrics:
@@ -38,6 +39,20 @@ class ApiMetrics:
         self.shed = Counter(
             "cbir_api_shed", "Requests refused with 503 because a work pool was full", ["pool"], registry=self.registry
         )
+        self.recall = Histogram(
+            "cbir_api_canary_recall_at_10", "Recall@10 of the vector index on sampled real queries, against exact "
+            "search (indexer/recall_canary.py)", buckets=RECALL_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.recall_last_round = Gauge(
+            "cbir_api_canary_recall_at_10_last_round", "Mean recall@10 of the canary's latest round",
+            registry=self.registry,
+        )  # fmt: skip
+
+    def observe_recall(self, recalls: list[float]) -> None:
+        """One canary round's recall@10, one value per sampled query."""
+        for recall in recalls:
+            self.recall.observe(recall)
+        self.recall_last_round.set(sum(recalls) / len(recalls))
 
     @contextmanager
     def store_call(self, store: str, operation: str) -> Iterator[None]:

@@ -2,7 +2,8 @@
 
 Decoding and embedding (CPU-bound torch) run in a pool of `embed_workers` threads, so at most that many images are
 in the model at once and the event loop stays responsive; concurrent images share one forward pass, and concurrent
-searches of the same limit and filter share one Milvus call (api/batching.py). image_url fetches run in a pool of
+searches of the same limit and filter share one Milvus call (api/batching.py); a sample of the searches is
+re-run exactly in the background by the recall canary (indexer/recall_canary.py). image_url fetches run in a pool of
 their own (`fetch_workers`), so slow image servers cannot starve anything else. Both pools queue a bounded number
 of calls and shed the rest with 503 + Retry-After (api/load_shedding.py).
 """
@@ -20,6 +21,7 @@ from api.store_clients import StoreClients
 from api.timings import Timings
 from embedder import Embedder
 from embedder.rerank import grey_thumbnail
+from indexer.recall_canary import RecallCanary
 from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorHit, milvus_expression
 from ingest.fetch import FetchPolicy, fetch_client, fetch_image
@@ -49,6 +51,8 @@ class QueryPath:
             max_in_flight=api.embed_workers,
         )  # fmt: skip  (decoding is admitted through embed_pool, which sheds when full)
         self.searches: dict[tuple[int, str], MicroBatcher[NDArray[np.float32], list[VectorHit]]] = {}
+        self.canary = RecallCanary(stores.vectors, api.recall_canary_rate, api.recall_canary_interval_s,
+                                   on_round=metrics.observe_recall)  # fmt: skip
         self.http = fetch_client("cbir-fashion-api", max_connections=api.fetch_workers)
         self.fetch_policy = FetchPolicy.of(settings.fetch)
 
@@ -62,6 +66,7 @@ class QueryPath:
         self.embedder.embed_pixels(np.zeros((1, *self.pixel_shape()), dtype=np.uint8))
 
     def close(self) -> None:
+        self.canary.close()
         self.embed_pool.shutdown()
         self.fetch_pool.shutdown()
         self.http.close()
@@ -108,9 +113,11 @@ class QueryPath:
             )  # fmt: skip
         started = time.perf_counter()
         try:
-            return await batcher.submit(vector)
+            hits = await batcher.submit(vector)
         finally:
             timings.add("milvus-search", time.perf_counter() - started)
+        self.canary.offer(vector, search_filter)  # a few searches are re-run exactly, to measure recall
+        return hits
 
     def _search_batch(
         self, limit: int, search_filter: SearchFilter | None, vectors: list[NDArray[np.float32]]

@@ -55,6 +55,7 @@ class Runtime:
                 connect()
             except IndexerError as error:  # start anyway: /readyz and 503s report it, first use reconnects
                 logger.warning("store not reachable at start-up: %s", error)
+        runtime.queries.canary.start()
         runtime.products.start()
         runtime.photos.index_in_background()
         return runtime

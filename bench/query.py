@@ -43,6 +43,7 @@ from indexer.catalog_index import CatalogIndex
 from indexer.metadata_store import MetadataStore
 from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorStore
+from ingest.topics import ensure_ingest_topics
 from settings import resolve_settings
 
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -53,7 +54,8 @@ STAGES = ("decode", "embed", "milvus-search", "solr-get", "serialise")
 RECALL_K = 10
 RECALL_QUERIES = 100
 LOAD_BATCH = 2048
-_TIMING = re.compile(r"([\w-]+);dur=([\d.]+)")
+SERVER_TIMING = re.compile(r"([\w-]+);dur=([\d.]+)")
+_METRIC = re.compile(r"^(cbir_api_canary_recall_at_10_(?:count|sum)) ([\d.e+-]+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,9 @@ def recall_at_k(url: str, photos: list[bytes], exact: list[set[str]], fields: di
 class ApiProcess:
     """The API in a subprocess (so the load generator does not share its interpreter)."""
 
-    def __init__(self, model: Path, version: str, settings: Any, kafka: str, workers: int = 1) -> None:
+    def __init__(
+        self, model: Path, version: str, settings: Any, kafka: str, workers: int = 1, canary_interval_s: float = 30
+    ) -> None:
         self.port = free_port()
         env = {
             **os.environ,
@@ -122,6 +126,11 @@ class ApiProcess:
             "CBIR_STORES_MILVUS_URI": settings.milvus_uri,
             "CBIR_STORES_SOLR_CORE_URL": settings.solr_core_url,
             "CBIR_STORES_KAFKA_BOOTSTRAP_SERVERS": kafka,
+            # all the bench's clients share one address: the per-client rate limit would measure only itself
+            "CBIR_API_SEARCH_RATE_PER_S": "0",
+            # the synthetic items have no thumbnails to re-rank by (the re-rankers' cost: make bench-rerank-api)
+            "CBIR_API_RERANK": "none",
+            "CBIR_API_RECALL_CANARY_INTERVAL_S": str(canary_interval_s),
         }
         command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
                    "--port", str(self.port), "--log-level", "warning", "--no-access-log",
@@ -137,6 +146,14 @@ class ApiProcess:
                 time.sleep(0.3)
         self.stop()
         raise RuntimeError("the API did not start")
+
+    def canary(self) -> dict[str, Any]:
+        """What the API's live recall canary measured so far (its Prometheus histogram's count and mean)."""
+        text = httpx.get(f"{self.url}/metrics", timeout=10).text
+        values = dict(_METRIC.findall(text))
+        count = float(values.get("cbir_api_canary_recall_at_10_count", 0))
+        total = float(values.get("cbir_api_canary_recall_at_10_sum", 0))
+        return {"queries": int(count), f"mean_recall_at_{RECALL_K}": round(total / count, 4) if count else None}
 
     def stop(self) -> None:
         self.process.terminate()
@@ -169,7 +186,7 @@ def drive(url: str, photos: list[bytes], clients: int, seconds: float, fields: d
                         errors.append(f"{response.status_code} {response.text[:200]}")
                         continue
                     latencies.append(elapsed)
-                    timing = dict(_TIMING.findall(response.headers.get("server-timing", "")))
+                    timing = dict(SERVER_TIMING.findall(response.headers.get("server-timing", "")))
                     server_ms = 0.0
                     for stage, ms in timing.items():
                         stages[stage].append(float(ms))
@@ -227,6 +244,7 @@ def main() -> None:
     parser.add_argument(
         "--vector-store", default="milvus-lite (cbir stack)", help="label of the Milvus used, for the report"
     )
+    parser.add_argument("--canary-interval-s", type=float, default=30.0, help="the API's recall canary's interval")
     parser.add_argument("--out", type=Path, default=Path("reports/bench-query.json"))
     args = parser.parse_args()
 
@@ -238,9 +256,12 @@ def main() -> None:
     recall_photos = photos[:RECALL_QUERIES]
     query_vectors = embedder.embed(recall_photos)  # (Q, D): what the API computes for the same photos
     rows: list[dict[str, Any]] = []
+    canaries: list[dict[str, Any]] = []
+    ensure_ingest_topics(settings, partitions=1)  # as `cbir init-stores` makes them before the API serves
     for size in (int(s) for s in args.sizes.split(",")):
         catalog = fill(settings, size, embedder.dim)
-        api = ApiProcess(args.model.resolve(), catalog.version, settings, stack.kafka_bootstrap(), args.uvicorn_workers)
+        api = ApiProcess(args.model.resolve(), catalog.version, settings, stack.kafka_bootstrap(), args.uvicorn_workers,
+                         args.canary_interval_s)  # fmt: skip
         try:
             warm_up(api.url, photos)
             for scenario, fields in SCENARIOS.items():
@@ -253,6 +274,8 @@ def main() -> None:
                     row = {"items": size, "scenario": scenario, **measured, f"recall_at_{RECALL_K}": recall, **load}
                     rows.append(row)
                     print_table([row])
+            canaries.append({"items": size, **api.canary()})
+            print(f"live recall canary at {size} items: {canaries[-1]}")
         finally:
             api.stop()
             if not args.keep:
@@ -275,6 +298,9 @@ def main() -> None:
         f"filter) over {len(recall_photos)} query photos, measured once per size and scenario",
         "load_average_at_start": load_at_start,
         "rows": rows,
+        "canary": canaries,
+        "canary_note": f"the API's live recall canary (CBIR_API_RECALL_CANARY_RATE, every {args.canary_interval_s} s)"
+        " over the whole run of each size: sampled queries of every scenario re-run through the index and exactly",
     }
     write_report(args.out, report)
     charts = write_charts(report, args.out)

@@ -83,6 +83,10 @@ def write_markdown(report: dict[str, Any], path: Path, charts: list[Path]) -> No
         "",
         "Stage columns are means from the server's `Server-Timing`; `http` is the rest of the client's latency.",
     ]
+    if report.get("canary"):
+        lines += ["", f"Live recall canary: {report['canary_note']}.", ""]
+        lines += [f"- {c['items']} items: {c['queries']} queries, mean recall@10 {c['mean_recall_at_10']}"
+                  for c in report["canary"]]  # fmt: skip
     lines += ["", *[f"![{chart.stem}]({chart.name})" for chart in charts], ""]
     path.write_text("\n".join(lines))
 

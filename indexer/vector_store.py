@@ -316,12 +316,18 @@ class VectorStore:
         rows = self._call("count", lambda: self.client.query(self.collection, filter="", output_fields=["count(*)"]))
         return int(rows[0]["count(*)"])
 
-    def scan(self, fields: Sequence[str], batch_size: int = 2000) -> Iterator[list[dict[str, Any]]]:
-        """Every item's id and the given fields (the vector too if asked), batch by batch, in no set order."""
+    def scan(
+        self, fields: Sequence[str], batch_size: int = 2000, search_filter: SearchFilter | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every item's id and the given fields (the vector too if asked), of the items that pass the filter,
+        batch by batch, in no set order."""
         output = ["id", *(f for f in fields if f != "id")]
+        expression = milvus_expression(search_filter)
         iterator = self._call(
             "query_iterator",
-            lambda: self.client.query_iterator(self.collection, batch_size=batch_size, output_fields=output),
+            lambda: self.client.query_iterator(
+                self.collection, batch_size=batch_size, filter=expression, output_fields=output
+            ),
         )
         while rows := self._call("query_iterator.next", iterator.next):
             yield rows

@@ -184,6 +184,10 @@ class ApiSettings(BaseSettings):
     search_max_batch: int = Field(default=16, ge=1, description="query vectors per batched Milvus search")
     search_max_wait_ms: float = Field(default=2.0, ge=0, description="longest wait for a search batch to fill")
     search_max_in_flight: int = Field(default=2, ge=1, description="Milvus search calls at once per k and filter")
+    # The live recall canary (indexer/recall_canary.py): this share of searches is re-run through the index and
+    # exactly (a scan of the collection) every recall_canary_interval_s; 0 switches it off.
+    recall_canary_rate: float = Field(default=0.01, ge=0, le=1, description="share of searches the canary re-runs")
+    recall_canary_interval_s: float = Field(default=60.0, gt=0, description="seconds between the canary's rounds")
 
     @model_validator(mode="after")
     def _k_bounds(self) -> "ApiSettings":

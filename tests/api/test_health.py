@@ -1,5 +1,6 @@
 """/healthz, /readyz, /metrics, and 503s when the stores are down (an app pointed at dead ports)."""
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -69,3 +70,22 @@ def test_stores_down_give_503_not_500(dead_store_client: TestClient, api_catalog
     assert ready.status_code == 503
     components = ready.json()["components"]
     assert components["model"]["ok"] and not any(components[name]["ok"] for name in ("milvus", "solr", "kafka"))
+
+
+def test_the_recall_canary_reports_the_index_recall_on_real_searches(
+    api_settings: Settings, api_catalog: ApiCatalog
+) -> None:
+    """Every search sampled, a round every 0.2 s: the searches' recall@10 against exact search reaches /metrics
+    (1.0: the test collection's index is FLAT, i.e. exact)."""
+    api = api_settings.api.model_copy(update={"recall_canary_rate": 1.0, "recall_canary_interval_s": 0.2})
+    with TestClient(create_app(api_settings.model_copy(update={"api": api}))) as client:
+        for category in ("dress", "shirt", "shoe"):
+            photo = query_photo(api_catalog, category)
+            response = client.post("/v1/search", files={"image": ("q.jpg", photo, "image/jpeg")})
+            assert response.status_code == 200, response.text
+        deadline = time.monotonic() + 30
+        while "cbir_api_canary_recall_at_10_count 3.0" not in (text := client.get("/metrics").text):
+            assert time.monotonic() < deadline, "the canary reported nothing"
+            time.sleep(0.2)
+        assert "cbir_api_canary_recall_at_10_sum 3.0" in text
+        assert "cbir_api_canary_recall_at_10_last_round 1.0" in text
