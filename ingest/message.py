@@ -10,6 +10,7 @@ than the product's last delete is skipped. A delete removes every photo of a pro
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -39,6 +40,12 @@ class UpsertMessage(ProductFields, _MessageBase):
     """One photo of a product's crawl. Re-publishing the same photo of the same product overwrites it."""
 
     op: Literal["upsert"]
+    colour: str | None = Field(  # type: ignore[assignment]  # optional here, required in the catalog item
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="When absent (or null), the ingest derives it from the photo: the garment's dominant colour",
+    )
     image_b64: str | None = Field(
         default=None, description="The photo's bytes (standard base64); when given, image_url is not fetched"
     )
@@ -52,13 +59,17 @@ class UpsertMessage(ProductFields, _MessageBase):
         except (binascii.Error, ValueError) as error:
             raise RecordRejected(PARSE_STAGE, f"image_b64 is not valid base64: {error}") from error
 
+    def with_colour(self, derived: Callable[[], str]) -> "UpsertMessage":
+        """This message with its colour, or, when the crawler sent none, the derived one."""
+        return self if self.colour is not None else self.model_copy(update={"colour": derived()})
+
     def without_image(self) -> "UpsertMessage":
         """This message without its inline bytes (what travels on after decoding)."""
         return self.model_copy(update={"image_b64": None})
 
     def to_item(self, photo_sha256: str, model_version: str, thumbnail: str | None = None) -> CatalogItem:
         """The catalog item of this photo, given the photo_sha256 of its bytes, the model version and the
-        photo's thumbnail."""
+        photo's thumbnail (the colour must be known by then: `with_colour`)."""
         fields = self.model_dump(exclude={"schema_version", "op", "image_b64"})
         identity = item_id(self.product_id, photo_sha256)
         return CatalogItem(

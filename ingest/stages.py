@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from embedder import EmbedderError
+from embedder.colour import dominant_colour
 from embedder.config import ModelConfig
 from embedder.preprocessing import decode, to_pixels
 from embedder.rerank import thumbnail_text
@@ -48,12 +49,17 @@ def image_bytes(message: UpsertMessage, fetch: Callable[[str], bytes], max_bytes
 
 
 def prepare(message: UpsertMessage, data: bytes, config: ModelConfig) -> PreparedImage:
-    """Decode and resize a photo for the model; RecordRejected (stage decode) if it is not a usable image."""
+    """Decode and resize a photo for the model, and derive its colour when the message has none; RecordRejected
+    (stage decode) if it is not a usable image."""
     try:
         image = decode(data)
         pixels, thumbnail = to_pixels(image, config), thumbnail_text(image)
     except (EmbedderError, OSError, ValueError) as error:  # PIL can fail late, while converting
         raise RecordRejected(DECODE_STAGE, f"not a usable image: {error}") from error
+    try:
+        message = message.with_colour(lambda: dominant_colour(image))  # when the crawler sent none
+    except (EmbedderError, OSError, ValueError) as error:
+        raise RecordRejected(DECODE_STAGE, f"cannot derive the colour: {error}") from error
     return PreparedImage(message.without_image(), photo_sha256(data), pixels, thumbnail)
 
 

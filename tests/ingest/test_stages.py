@@ -26,6 +26,7 @@ from ingest.stages import (
     vector_to_text,
     written_statuses,
 )
+from tests.embedder.test_colour import photo
 from tests.indexer.conftest import make_item, metadata_store, model_version, unit_vectors, vector_store  # noqa: F401
 from tests.ingest.test_message import upsert_fields
 from tests.synthetic import coloured_image, jpeg_bytes, tiny_model_config
@@ -55,6 +56,18 @@ def test_prepare_decodes_to_the_model_input_and_ids_by_content() -> None:
     assert prepared.photo_sha256 == photo_sha256(data) and prepared.message.image_b64 is None
     assert np.array_equal(pixels_from_text(pixels_to_text(prepared.pixels), config), prepared.pixels)
     assert np.array_equal(thumbnail_from_text(prepared.thumbnail), grey_thumbnail(data))  # what the re-ranker reads
+
+
+def test_a_message_without_a_colour_gets_the_photo_s_and_a_given_colour_is_kept() -> None:
+    """Crawlers may leave the colour out: the decode stage derives it (the garment's, not the background's)."""
+    navy_shirt_on_beige = photo((20, 30, 80), (215, 200, 175))
+    fields = upsert_fields(image_b64="AAAA")
+    del fields["colour"]
+    message = parse_message(json.dumps(fields))
+    assert isinstance(message, UpsertMessage) and message.colour is None
+    assert prepare(message, navy_shirt_on_beige, tiny_model_config()).message.colour == "blue"
+    given = message.model_copy(update={"colour": "midnight"})
+    assert prepare(given, navy_shirt_on_beige, tiny_model_config()).message.colour == "midnight"
 
 
 @pytest.mark.parametrize("data", [b"", b"plain text", jpeg_bytes(coloured_image((0, 0, 200), seed=2))[:300]])
