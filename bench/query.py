@@ -41,6 +41,7 @@ from embedder import Embedder
 from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
 from indexer.metadata_store import MetadataStore
+from indexer.recall_canary import recall_at_k
 from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorStore
 from ingest.topics import ensure_ingest_topics
@@ -99,7 +100,7 @@ def exact_top(queries: NDArray[np.float32], catalog: Catalog, scenario: str, k: 
     return [set(ids[row]) for row in top]
 
 
-def recall_at_k(url: str, photos: list[bytes], exact: list[set[str]], fields: dict[str, Any]) -> float:
+def api_recall_at_k(url: str, photos: list[bytes], exact: list[set[str]], fields: dict[str, Any]) -> float:
     """Mean share of the exact top-k that the API's top-k holds, over the same query photos."""
     found = []
     with httpx.Client(base_url=url, timeout=60) as http:
@@ -107,8 +108,7 @@ def recall_at_k(url: str, photos: list[bytes], exact: list[set[str]], fields: di
             response = http.post("/v1/search", files={"image": ("q.jpg", photo, "image/jpeg")},
                                  data={"k": str(RECALL_K), **fields})  # fmt: skip
             response.raise_for_status()
-            hits = {hit["id"] for hit in response.json()["hits"]}
-            found.append(len(hits & truth) / max(len(truth), 1))
+            found.append(recall_at_k([hit["id"] for hit in response.json()["hits"]], truth))
     return round(float(np.mean(found)), 4)
 
 
@@ -266,7 +266,7 @@ def main() -> None:
             warm_up(api.url, photos)
             for scenario, fields in SCENARIOS.items():
                 exact = exact_top(query_vectors, catalog, scenario)
-                recall = recall_at_k(api.url, recall_photos, exact, fields)
+                recall = api_recall_at_k(api.url, recall_photos, exact, fields)
                 for clients in (int(c) for c in args.clients.split(",")):
                     load_before = os.getloadavg()[0]
                     measured = drive(api.url, photos, clients, args.seconds, fields)

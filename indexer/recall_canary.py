@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +73,7 @@ def exact_top_k(
     return [[str(item_id) for item_id in row] for row in best_ids]
 
 
-def recall_at_k(found: Sequence[str], exact: Sequence[str]) -> float:
+def recall_at_k(found: Collection[str], exact: Collection[str]) -> float:
     """The share of the exact neighbours that the index found (1.0 when nothing passes the filter)."""
     if not exact:
         return 1.0

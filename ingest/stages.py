@@ -54,12 +54,9 @@ def prepare(message: UpsertMessage, data: bytes, config: ModelConfig) -> Prepare
     try:
         image = decode(data)
         pixels, thumbnail = to_pixels(image, config), thumbnail_text(image)
+        message = message.with_colour(lambda: dominant_colour(image))  # when the crawler sent none
     except (EmbedderError, OSError, ValueError) as error:  # PIL can fail late, while converting
         raise RecordRejected(DECODE_STAGE, f"not a usable image: {error}") from error
-    try:
-        message = message.with_colour(lambda: dominant_colour(image))  # when the crawler sent none
-    except (EmbedderError, OSError, ValueError) as error:
-        raise RecordRejected(DECODE_STAGE, f"cannot derive the colour: {error}") from error
     return PreparedImage(message.without_image(), photo_sha256(data), pixels, thumbnail)
 
 
