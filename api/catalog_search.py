@@ -31,6 +31,7 @@ from api.cursor import encode_cursor
 from api.fusion import FusedHit, collapse, reciprocal_rank_fusion
 from api.runtime import Runtime
 from api.schemas import Hit, SearchResponse, shown_fields
+from api.store_clients import CollectionKey
 from api.timings import Timings
 from embedder.rerank import Reranker, rerank, thumbnail_from_text
 from indexer.item import CatalogItem
@@ -54,6 +55,7 @@ class PageRequest:
     exclude_id: str | None = None  # the query item itself, for /similar
     rerank: Reranker = "none"
     query_thumbnail: NDArray[np.float32] | None = None  # (H, W) grey: needed by every re-ranker but none
+    collection: CollectionKey | None = None  # the query vector's model's; None: the serving model's
 
 
 async def search_page(
@@ -92,7 +94,7 @@ async def search_page(
     return SearchResponse(
         hits=[_hit(hit, known[hit.id], page.text is not None) for hit in window if hit.id in known],
         next_cursor=encode_cursor(depth, page.fingerprint) if has_more else None,
-        model_version=runtime.model_version,
+        model_version=(page.collection or runtime.stores.serving).version,
         fusion=_fusion(vector, page.text),
         rerank=reranked,
     )
@@ -133,7 +135,8 @@ async def _rankings(
     """Milvus's ranking and, with text, Solr's (both at once, in the thread pool); no vector: Solr's, limit deep."""
     if vector is None:
         return [], await _text_ranking(runtime, page, limit, timings)
-    milvus = runtime.queries.search_vectors(vector, limit, page.search_filter, timings)  # micro-batched
+    collection = page.collection or runtime.stores.serving
+    milvus = runtime.queries.search_vectors(vector, collection, limit, page.search_filter, timings)  # micro-batched
     if page.text is None:
         return await milvus, []
     solr = _text_ranking(runtime, page, runtime.settings.api.text_candidates, timings)
@@ -143,12 +146,9 @@ async def _rankings(
 
 async def _text_ranking(runtime: Runtime, page: PageRequest, rows: int, timings: Timings) -> list[CatalogItem]:
     """Solr's best-first items for the page's text under its filters, at most rows of them."""
-    text, search_filter, version = page.text, page.search_filter, runtime.model_version
+    text, search_filter = page.text, page.search_filter  # Solr's items are every model's: no version filter
     found = await runtime.stores.call(
-        "solr",
-        "text",
-        lambda: runtime.stores.metadata().search(text, search_filter, rows, model_version=version),
-        timings,
+        "solr", "text", lambda: runtime.stores.metadata().search(text, search_filter, rows), timings
     )
     return found.items
 

@@ -39,6 +39,10 @@ class ApiMetrics:
         self.shed = Counter(
             "cbir_api_shed", "Requests refused with 503 because a work pool was full", ["pool"], registry=self.registry
         )
+        self.model_switches = Counter(
+            "cbir_api_model_switches", "Times this process switched models after a promotion or a rollback",
+            registry=self.registry,
+        )  # fmt: skip
         self.recall = Histogram(
             "cbir_api_canary_recall_at_10", "Recall@10 of the vector index on sampled real queries, against exact "
             "search (indexer/recall_canary.py)", buckets=RECALL_BUCKETS, registry=self.registry,

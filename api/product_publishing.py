@@ -85,13 +85,11 @@ class ProductPublishing:
                                   "processed yet")  # fmt: skip
         return status
 
-    def product_photos(self, status: ProductStatus, model_version: str) -> list[CatalogItem]:
-        """The product's searchable photos of model_version, and the photos its latest message wrote (they are in
-        Solr, but may not be searchable for up to its commit interval), by id."""
+    def product_photos(self, status: ProductStatus) -> list[CatalogItem]:
+        """The product's searchable photos (Solr's items are every model's), and the photos its latest message
+        wrote (they are in Solr, but may not be searchable for up to its commit interval), by id."""
         metadata = self.catalog.metadata()
-        found = {
-            item.id: item for item in metadata.product_items([status.product_id], model_version, MAX_PRODUCT_PHOTOS)
-        }
+        found = {item.id: item for item in metadata.product_items([status.product_id], rows=MAX_PRODUCT_PHOTOS)}
         written = [photo.id for photo in status.items if photo.id not in found]
         found.update(metadata.get(written) if written else {})
         return [found[item_id] for item_id in sorted(found)]

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from api.batching import MicroBatcher
 from api.load_shedding import BoundedPool
 from api.metrics import ApiMetrics
-from api.store_clients import StoreClients
+from api.store_clients import CollectionKey, StoreClients
 from api.timings import Timings
 from embedder import Embedder
 from embedder.rerank import grey_thumbnail
@@ -33,9 +33,8 @@ MAX_SEARCH_BATCHERS = 256  # one micro-batcher per (limit, filter) searched late
 class QueryPath:
     """The embedding and fetch pools, the forward-pass batcher and the Milvus search batchers."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, stores: StoreClients, metrics: ApiMetrics) -> None:
+    def __init__(self, settings: Settings, stores: StoreClients, metrics: ApiMetrics) -> None:
         api = settings.api
-        self.embedder = embedder
         self.stores = stores
         self.metrics = metrics
         self.api = api
@@ -43,27 +42,25 @@ class QueryPath:
                                       metrics.shed.labels("embed"))  # fmt: skip
         self.fetch_pool = BoundedPool("fetch", api.fetch_workers, api.fetch_queue, api.retry_after_s,
                                       metrics.shed.labels("fetch"))  # fmt: skip
-        self.forward: MicroBatcher[NDArray[np.uint8], NDArray[np.float32]] = MicroBatcher(
+        self.forward: MicroBatcher[tuple[Embedder, NDArray[np.uint8]], NDArray[np.float32]] = MicroBatcher(
             self._forward_pass,
             self.embed_pool.executor,
             max_batch=api.embed_max_batch,
             max_wait_s=api.embed_max_wait_ms / 1000,
             max_in_flight=api.embed_workers,
         )  # fmt: skip  (decoding is admitted through embed_pool, which sheds when full)
-        self.searches: dict[tuple[int, str], MicroBatcher[NDArray[np.float32], list[VectorHit]]] = {}
+        self.searches: dict[tuple[CollectionKey, int, str], MicroBatcher[NDArray[np.float32], list[VectorHit]]] = {}
         self.canary = RecallCanary(stores.vectors, api.recall_canary_rate, api.recall_canary_interval_s,
                                    on_round=metrics.observe_recall)  # fmt: skip
         self.http = fetch_client("cbir-fashion-api", max_connections=api.fetch_workers)
         self.fetch_policy = FetchPolicy.of(settings.fetch)
 
-    def pixel_shape(self) -> tuple[int, int, int]:
-        """(C, H, W) of the images the model takes."""
-        config = self.embedder.config
-        return (config.channels, config.image_height, config.image_width)
-
-    def warm_up(self) -> None:
+    @staticmethod
+    def warm_up(embedder: Embedder) -> None:
         """One forward pass, so that the first query does not pay torch's start-up."""
-        self.embedder.embed_pixels(np.zeros((1, *self.pixel_shape()), dtype=np.uint8))
+        config = embedder.config
+        shape = (config.channels, config.image_height, config.image_width)
+        embedder.embed_pixels(np.zeros((1, *shape), dtype=np.uint8))
 
     def close(self) -> None:
         self.canary.close()
@@ -71,22 +68,30 @@ class QueryPath:
         self.fetch_pool.shutdown()
         self.http.close()
 
-    def _forward_pass(self, images: list[NDArray[np.uint8]]) -> list[NDArray[np.float32]]:
-        """One forward pass over decoded query images (each (C, H, W) uint8): one (D,) unit vector each."""
-        return list(self.embedder.embed_pixels(np.stack(images)))
+    @staticmethod
+    def _forward_pass(images: list[tuple[Embedder, NDArray[np.uint8]]]) -> list[NDArray[np.float32]]:
+        """Forward passes over decoded query images (each (C, H, W) uint8), one per model among them (a promotion
+        switches models between two requests): one (D,) unit vector each, in order."""
+        vectors: list[NDArray[np.float32] | None] = [None] * len(images)
+        for embedder in {id(embedder): embedder for embedder, _ in images}.values():
+            positions = [i for i, (other, _) in enumerate(images) if other is embedder]
+            embedded = embedder.embed_pixels(np.stack([images[i][1] for i in positions]))
+            for position, vector in zip(positions, embedded, strict=True):
+                vectors[position] = vector
+        return [vector for vector in vectors if vector is not None]
 
-    async def embed(self, image: bytes, timings: Timings) -> NDArray[np.float32]:
+    async def embed(self, image: bytes, embedder: Embedder, timings: Timings) -> NDArray[np.float32]:
         """Decode and resize one query image in the embedding pool, then embed it in a micro-batch: (D,)."""
 
         def decode() -> tuple[NDArray[np.uint8], float]:
             started = time.perf_counter()
-            pixels = self.embedder.pixels([image])[0]  # (C, H, W) uint8: decoded at reduced scale, resized once
+            pixels = embedder.pixels([image])[0]  # (C, H, W) uint8: decoded at reduced scale, resized once
             return pixels, time.perf_counter() - started
 
         pixels, decode_s = await self.embed_pool.run(decode)
         timings.add("decode", decode_s)
         started = time.perf_counter()
-        vector = await self.forward.submit(pixels)  # (D,); shares a forward pass with concurrent queries
+        vector = await self.forward.submit((embedder, pixels))  # (D,); shares a forward pass with concurrent queries
         timings.add("embed", time.perf_counter() - started)
         return vector
 
@@ -98,17 +103,18 @@ class QueryPath:
         return thumbnail
 
     async def search_vectors(
-        self, vector: NDArray[np.float32], limit: int, search_filter: SearchFilter | None, timings: Timings
-    ) -> list[VectorHit]:
-        """The Milvus ranking of one query vector, searched in one call with concurrent queries of the same
-        limit and filter (a batch of 16 costs ~10 single searches in milvus-lite 2.5)."""
-        key = (limit, milvus_expression(search_filter))
+        self, vector: NDArray[np.float32], collection: CollectionKey, limit: int, search_filter: SearchFilter | None,
+        timings: Timings,
+    ) -> list[VectorHit]:  # fmt: skip
+        """The Milvus ranking of one query vector in its model's collection, searched in one call with concurrent
+        queries of the same collection, limit and filter (a batch of 16 costs ~10 single searches in milvus-lite)."""
+        key = (collection, limit, milvus_expression(search_filter))
         batcher = self.searches.get(key)
         if batcher is None:
             if len(self.searches) >= MAX_SEARCH_BATCHERS:  # forget the oldest; its running batches still finish
                 del self.searches[next(iter(self.searches))]
             batcher = self.searches[key] = MicroBatcher(
-                partial(self._search_batch, limit, search_filter), max_batch=self.api.search_max_batch,
+                partial(self._search_batch, collection, limit, search_filter), max_batch=self.api.search_max_batch,
                 max_wait_s=self.api.search_max_wait_ms / 1000, max_in_flight=self.api.search_max_in_flight,
             )  # fmt: skip
         started = time.perf_counter()
@@ -116,15 +122,17 @@ class QueryPath:
             hits = await batcher.submit(vector)
         finally:
             timings.add("milvus-search", time.perf_counter() - started)
-        self.canary.offer(vector, search_filter)  # a few searches are re-run exactly, to measure recall
+        if collection == self.stores.serving:  # a few searches are re-run exactly, to measure recall
+            self.canary.offer(vector, search_filter)
         return hits
 
     def _search_batch(
-        self, limit: int, search_filter: SearchFilter | None, vectors: list[NDArray[np.float32]]
-    ) -> list[list[VectorHit]]:
-        """One Milvus search call for several query vectors with the same limit and filter."""
+        self, collection: CollectionKey, limit: int, search_filter: SearchFilter | None,
+        vectors: list[NDArray[np.float32]],
+    ) -> list[list[VectorHit]]:  # fmt: skip
+        """One Milvus search call for several query vectors with the same collection, limit and filter."""
         with self.metrics.store_call("milvus", "search"):
-            return self.stores.vectors().search_batch(np.stack(vectors), limit, search_filter)
+            return self.stores.vectors(collection).search_batch(np.stack(vectors), limit, search_filter)
 
     async def fetch(self, url: str, timings: Timings) -> bytes:
         """The bytes of a query image given by URL (SSRF-safe, size capped, total deadline, own bounded pool)."""

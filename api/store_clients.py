@@ -1,4 +1,4 @@
-"""The API's Milvus collection and Solr core: connected once, on first use, and every call timed for the metrics.
+"""The API's Milvus collections and Solr core: connected once, on first use, and every call timed for the metrics.
 
 Blocking store calls (pymilvus, pysolr) run in the event loop's default thread pool, each bounded by the store
 timeout; the clients are thread-safe, so all requests share them.
@@ -7,6 +7,7 @@ timeout; the clients are thread-safe, so all requests share them.
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -20,31 +21,38 @@ from settings import Settings
 T = TypeVar("T")
 
 
-class StoreClients:
-    """The collection of the served model version and the catalog core; a store that is down is connected on the
-    next use."""
+@dataclass(frozen=True)
+class CollectionKey:
+    """The Milvus collection a query vector is searched in: its model's version and dimension."""
 
-    def __init__(self, settings: Settings, model_version: str, dim: int, metrics: ApiMetrics) -> None:
+    version: str
+    dim: int
+
+
+class StoreClients:
+    """The collections of the served model versions and the catalog core; a store that is down is connected on
+    the next use. `serving` is the collection searches use now (a promotion changes it)."""
+
+    def __init__(self, settings: Settings, serving: CollectionKey, metrics: ApiMetrics) -> None:
         self.settings = settings
-        self.model_version = model_version
-        self.dim = dim
+        self.serving = serving
         self.metrics = metrics
         self._vectors_lock = threading.Lock()
         self._metadata_lock = threading.Lock()
-        self._vectors: VectorStore | None = None
+        self._vectors: dict[CollectionKey, VectorStore] = {}
         self._metadata: MetadataStore | None = None
 
-    def vectors(self) -> VectorStore:
-        """The Milvus collection of the model version, connected on first use."""
+    def vectors(self, key: CollectionKey | None = None) -> VectorStore:
+        """The Milvus collection of a model (the serving one by default), connected on first use."""
+        key = key or self.serving
         with self._vectors_lock:
-            if self._vectors is None:
+            if key not in self._vectors:
                 indexer = self.settings.indexer
                 index = VectorIndexConfig(metric_type=indexer.metric_type, search_params=indexer.index_search_params)
                 with self.metrics.store_call("milvus", "connect"):
-                    self._vectors = VectorStore.from_settings(
-                        self.settings.stores, self.model_version, self.dim, index=index
-                    )
-            return self._vectors
+                    self._vectors[key] = VectorStore.from_settings(self.settings.stores, key.version, key.dim,
+                                                                   index=index)  # fmt: skip
+            return self._vectors[key]
 
     def metadata(self) -> MetadataStore:
         """The Solr catalog core, connected (pinged) on first use."""

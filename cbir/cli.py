@@ -15,6 +15,7 @@ from cbir.ingest_cli import publish, topology_app
 from cbir.init_cli import init_stores, solr_security
 from cbir.migrate_cli import migrate_ids
 from cbir.mine_cli import mine
+from cbir.model_cli import model_app
 from cbir.options import MilvusUri, Model, RunDir, SolrUrl
 from cbir.reconcile_cli import reconcile
 from cbir.stack_cli import stack_app
@@ -35,6 +36,7 @@ app.add_typer(topology_app, name="topology")
 app.add_typer(api_app, name="api")
 app.command()(mine)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(model_app, name="model")
 
 
 OUR_PACKAGES = ("cbir", "embedder", "indexer", "ingest", "topologies", "api", "mining")
@@ -267,6 +269,7 @@ def index_folder(
     from indexer.catalog_index import CatalogIndex
     from indexer.errors import IndexerError
     from indexer.folder_images import list_class_folder, read_metadata_file
+    from indexer.photo_store import PhotoStore
     from settings import resolve_settings
 
     settings = resolve_settings(
@@ -279,7 +282,8 @@ def index_folder(
         images = read_metadata_file(metadata, folder) if metadata else list_class_folder(folder)
         embedder = Embedder.load(settings.embedding.model_path, batch_size=batch_size, threads=threads)
         index = CatalogIndex.from_settings(stores, settings.indexer, embedder.version, embedder.dim)
-        report = bulk_load(images, embedder, index, batch_size=batch_size, progress=progress)
+        photos = PhotoStore(stores.photo_store)  # what a model promotion re-embeds from
+        report = bulk_load(images, embedder, index, batch_size=batch_size, progress=progress, photos=photos)
     except (IndexerError, EmbedderError) as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from error

@@ -19,6 +19,7 @@ from embedder.rerank import thumbnail_text
 from indexer.catalog_index import CatalogIndex
 from indexer.folder_images import FolderImage
 from indexer.item import CatalogItem, item_id, photo_sha256
+from indexer.photo_store import PhotoStore
 
 logger = logging.getLogger(__name__)
 
@@ -67,15 +68,17 @@ def bulk_load(
     index: CatalogIndex,
     batch_size: int = 64,
     progress: bool = True,
+    photos: PhotoStore | None = None,
 ) -> BulkLoadReport:
-    """Embed and index the photos in batches, then flush both stores and count what they hold."""
+    """Embed and index the photos in batches, then flush both stores and count what they hold; each photo is
+    kept in the photo store first, if one is given (what a model promotion re-embeds from)."""
     started = time.monotonic()
     report = BulkLoadReport(model_version=embedder.version)
     seen: set[str] = set()
     with tqdm(total=len(images), desc="indexing", unit="img", disable=not progress) as bar:
         for start in range(0, len(images), batch_size):
             chunk = images[start : start + batch_size]
-            batch = _prepare(chunk, embedder, seen, report)
+            batch = _prepare(chunk, embedder, seen, report, photos)
             if batch.items:
                 index.upsert(batch.items, embedder.embed_pixels(np.stack(batch.pixels)))  # (N, D)
                 report.indexed += len(batch.items)
@@ -83,11 +86,13 @@ def bulk_load(
     index.flush()
     report.seconds = time.monotonic() - started
     report.vector_count = index.vectors.count()
-    report.metadata_count = index.metadata.count(model_version=embedder.version)
+    report.metadata_count = index.metadata.count()
     return report
 
 
-def _prepare(chunk: Sequence[FolderImage], embedder: Embedder, seen: set[str], report: BulkLoadReport) -> _Batch:
+def _prepare(
+    chunk: Sequence[FolderImage], embedder: Embedder, seen: set[str], report: BulkLoadReport, photos: PhotoStore | None
+) -> _Batch:
     """Read and decode each photo of the chunk; skip (and count) unreadable ones and repeats of earlier ones."""
     batch = _Batch()
     for image in chunk:
@@ -105,6 +110,8 @@ def _prepare(chunk: Sequence[FolderImage], embedder: Embedder, seen: set[str], r
             report.skipped.append(SkippedImage(str(image.path), str(error)))
             continue
         seen.add(identity)
+        if photos is not None:
+            photos.put(data, photo)
         item = CatalogItem(
             id=identity, photo_sha256=photo, model_version=embedder.version, thumbnail=thumbnail, **fields
         )

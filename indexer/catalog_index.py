@@ -139,9 +139,10 @@ class CatalogIndex:
         call_with_retry(self.metadata.refresh, self.retry, "Solr commit")
 
     def delete(self, ids: Sequence[str]) -> None:
-        """Delete from both stores; Solr first, so a half-done delete leaves no hit without metadata."""
+        """Delete from both stores (from every model version's collection); Solr first, so a half-done delete
+        leaves no hit without metadata."""
         call_with_retry(lambda: self.metadata.delete(ids), self.retry, "Solr delete")
-        call_with_retry(lambda: self.vectors.delete(ids), self.retry, "Milvus delete")
+        call_with_retry(lambda: self.vectors.delete_in_every_model(ids), self.retry, "Milvus delete")
 
     def delete_products(self, deleted: Mapping[str, datetime]) -> list[str]:
         """Delete the products (product id -> when deleted) from both stores, in every model version, unless a

@@ -189,7 +189,9 @@ class MetadataStore:
             found.update({doc["id"]: from_solr_document(doc) for doc in results.docs})
         return found
 
-    def product_items(self, product_ids: Collection[str], model_version: str, rows: int = 1000) -> list[CatalogItem]:
+    def product_items(
+        self, product_ids: Collection[str], model_version: str | None = None, rows: int = 1000
+    ) -> list[CatalogItem]:
         """The searchable items of these products, of one model version (at most rows), by id."""
         products = f"product_id:({' OR '.join(solr_phrase(p) for p in sorted(product_ids))})"
         search = partial(

@@ -230,6 +230,13 @@ class VectorStore:
             chunk = list(ids[batch])
             self._call("delete", partial(self.client.delete, self.collection, ids=chunk))
 
+    def delete_in_every_model(self, ids: Sequence[str]) -> None:
+        """Delete items by id from the collections of every model version (this prefix): an older crawl's photo
+        must leave the collection a promotion is building, and the standby one, too."""
+        for name in self.model_collections():
+            for batch in _batches(len(ids), self.batch_size):
+                self._call("delete", partial(self.client.delete, name, ids=list(ids[batch])))
+
     def delete_products(self, product_ids: Sequence[str]) -> None:
         """Delete every item of these products from the collections of every model version (this prefix)."""
         if not product_ids:

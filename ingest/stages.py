@@ -92,6 +92,14 @@ class IndexOp:
     deleted_at: datetime | None = None
 
 
+def by_model(ops: Sequence[IndexOp]) -> dict[str | None, list[int]]:
+    """The positions of the ops of each model version (None: the deletes, which reach every model), in order."""
+    groups: dict[str | None, list[int]] = {}
+    for position, op in enumerate(ops):
+        groups.setdefault(op.item.model_version if op.item is not None else None, []).append(position)
+    return groups
+
+
 def original_message(op: IndexOp) -> bytes:
     """The ingest message an index op came from, as published (an inline photo is not kept: image_url is)."""
     if op.item is None:

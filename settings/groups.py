@@ -3,7 +3,15 @@
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, SerializationInfo, field_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    SerializationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from embedder.rerank import Reranker
@@ -32,6 +40,11 @@ class StoreSettings(BaseSettings):
     dead_letter_topic: str = "images.dlq"
     status_topic: str = Field(default="images.status", description="compacted: the latest status of each product")
     timeout_s: float = Field(default=10.0, gt=0, description="one store request")
+    photo_store: Path = Field(
+        default=Path("run/photos"),
+        description="every indexed photo by SHA-256 (indexer/photo_store.py), what a model promotion re-embeds "
+        "from; on a cluster, a volume shared by the ingest workers and the host running `cbir model promote`",
+    )
     # The stores' own authentication (docker-compose.yml enables it; the local stack runs without): unset, none.
     solr_username: str = Field(default="", description="Solr basic auth user")
     solr_password: SecretStr | None = None
@@ -39,6 +52,12 @@ class StoreSettings(BaseSettings):
     kafka_sasl_username: str = Field(default="", description="set: Kafka clients use SASL_PLAINTEXT")
     kafka_sasl_password: SecretStr | None = None
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+
+    @field_validator("photo_store")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        """Resolved where the settings are read: Storm workers run in folders of their own."""
+        return path.absolute()
 
     @model_validator(mode="after")
     def _credentials_in_pairs(self) -> "StoreSettings":
@@ -93,6 +112,9 @@ class EmbeddingSettings(BaseSettings):
     text_encoder_path: Path | None = None
     device: str = Field(default="cpu", description="cpu, cuda or auto")
     torch_threads: int = Field(default=1, ge=1, description="torch threads per embedding")
+    model_poll_s: float = Field(
+        default=5.0, gt=0, description="how often the API and the ingest read the model registry (a promotion)"
+    )
 
 
 class IndexerSettings(BaseSettings):

@@ -44,6 +44,16 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory, synthetic_images: 
     return path
 
 
+@pytest.fixture(scope="session")
+def second_checkpoint(tmp_path_factory: pytest.TempPathFactory, synthetic_images: LabelledImages) -> Path:
+    """Another tiny model (another seed): the one a promotion test promotes, or the ingest writes beside the first."""
+    path = tmp_path_factory.mktemp("model-b") / "tiny-b.pt"
+    config = TrainConfig(epochs=2, classes_per_batch=3, samples_per_class=8, threads=1, seed=1,
+                         loss_weights=LossWeights())  # fmt: skip
+    Trainer(tiny_model_config(), config).fit(synthetic_images, path, progress=False)
+    return path
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     """Name the random order's seed even under -q (`pytest --randomly-seed=N` repeats that order)."""
     seed = config.getoption("randomly_seed", default=None)

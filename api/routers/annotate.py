@@ -39,9 +39,7 @@ def accept(runtime: Runtime, cluster: int, decision: ClusterDecision) -> Cluster
     kept = [item_id for item_id in decision.item_ids if item_id in members]
     items = runtime.stores.metadata().get(kept)
     category, crawled_at = str(decision.category), datetime.now(UTC)
-    products = runtime.stores.metadata().product_items(
-        {item.product_id for item in items.values()}, runtime.model_version
-    )
+    products = runtime.stores.metadata().product_items({item.product_id for item in items.values()})
     records = []
     for item in {**{other.id: other for other in products}, **items}.values():  # a new crawl of each product
         path = runtime.photos.path(item.photo_sha256)

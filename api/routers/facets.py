@@ -19,8 +19,7 @@ async def facets(query: Annotated[FacetQuery, Query()], runtime: RuntimeDep) -> 
     """How many indexed items have each category, brand, colour and source site, under the filters and text."""
     search_filter = search_filter_of(query)
     text = query.q.strip() if query.q and query.q.strip() else None
-    version = runtime.model_version
-    counts = await runtime.stores.call(
-        "solr", "facets", lambda: runtime.stores.metadata().facet_counts(text, search_filter, model_version=version)
+    counts = await runtime.stores.call(  # Solr's items are every model's: complete during a promotion
+        "solr", "facets", lambda: runtime.stores.metadata().facet_counts(text, search_filter)
     )
     return FacetsResponse(facets={field: counts.get(field, {}) for field in FILTER_FIELDS})

@@ -85,11 +85,12 @@ async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Quer
     how = runtime.settings.api.rerank
     fingerprint = query_fingerprint(item=item_id, filters=filter_key(query), one=query.one_per_product, rerank=how)
     offset = decode_cursor(query.cursor, fingerprint, max_offset=runtime.settings.api.max_depth - 1)
+    collection = runtime.stores.serving  # read once: the item's vector and the search are of one model
     vectors = await runtime.stores.call(
-        "milvus", "get", lambda: runtime.stores.vectors().get_vectors([item_id]), timings
+        "milvus", "get", lambda: runtime.stores.vectors(collection).get_vectors([item_id]), timings
     )
     if item_id not in vectors:
-        raise ItemNotFound(f"no item {item_id} in the {runtime.model_version} index")
+        raise ItemNotFound(f"no item {item_id} in the {collection.version} index")
     thumbnail = (await _stored_item(item_id, runtime)).thumbnail if how != "none" else None
     page = PageRequest(
         search_filter,
@@ -101,6 +102,7 @@ async def similar_items(item_id: ItemIdPath, query: Annotated[SimilarQuery, Quer
         exclude_id=item_id,
         rerank=how,
         query_thumbnail=thumbnail_from_text(thumbnail) if thumbnail else None,
+        collection=collection,
     )  # fmt: skip  (the item's own thumbnail: the same second look as a search by its photo)
     return timed_json(await search_page(runtime, vectors[item_id], page, timings), timings, runtime)
 

@@ -24,7 +24,7 @@ async def product_status(product_id: ProductIdPath, runtime: RuntimeDep, _: ApiK
     stage and reason), from the topology's status topic, and the product's photos in the index now."""
     status = runtime.products.product_status(product_id)
     version = status.model_version or runtime.model_version
-    photos = await runtime.stores.call("solr", "product", lambda: runtime.products.product_photos(status, version))
+    photos = await runtime.stores.call("solr", "product", lambda: runtime.products.product_photos(status))
     return ProductStatusResponse(
         product_id=status.product_id, state=status.state, updated_at=status.at,
         photos=[ProductPhoto(id=item.id, image_url=item.image_url) for item in photos], model_version=version,

@@ -15,6 +15,7 @@ from api.errors import BadFilter, InvalidField
 from api.query_images import MAX_FORM_FIELDS, openapi_request_body, read_search_query
 from api.runtime import Runtime
 from api.schemas import Filters, SearchOptions, SearchRequest, SearchResponse, error_responses, links_to_item
+from api.store_clients import CollectionKey
 from api.timings import Timings
 from indexer.item import FILTER_FIELDS
 from indexer.search_filter import SearchFilter
@@ -96,16 +97,19 @@ def _options(fields: dict[str, Any]) -> SearchOptions:
 
 async def query_vector(
     runtime: Runtime, image: bytes | None, text: str | None, timings: Timings
-) -> NDArray[np.float32] | None:
-    """The photo's embedding; for words alone, their text embedding when a text encoder is loaded; else None."""
+) -> tuple[NDArray[np.float32], CollectionKey] | None:
+    """The photo's embedding; for words alone, their text embedding when a text encoder is loaded; else None. With
+    the collection of the model that made it (the serving one, unless a promotion switched models meanwhile)."""
     if image is not None:
-        return await runtime.queries.embed(image, timings)
-    if text is None or runtime.text_encoder is None:
+        embedder = runtime.embedder  # read once: the vector and its collection are of the same model
+        return await runtime.queries.embed(image, embedder, timings), runtime.collection_of(embedder)
+    collection = runtime.text_collection()
+    if text is None or runtime.text_encoder is None or collection is None:
         return None
     started = time.perf_counter()
     vector = runtime.text_encoder.embed([text])[0]  # (D,), in the image space: well under a millisecond
     timings.add("embed-text", time.perf_counter() - started)
-    return vector
+    return vector, collection
 
 
 def request_body_spec() -> dict[str, Any]:
@@ -142,9 +146,10 @@ async def search(request: Request, runtime: RuntimeDep) -> Response:
         rerank=how,
     )  # fmt: skip
     offset = decode_cursor(options.cursor, fingerprint, max_offset=runtime.settings.api.max_depth - 1)
-    vector = await query_vector(runtime, image, text, timings)
+    vector, collection = await query_vector(runtime, image, text, timings) or (None, None)
     thumbnail = await runtime.queries.thumbnail(image, timings) if image is not None and how != "none" else None
     page = PageRequest(
-        search_filter, text, k, offset, fingerprint, options.one_per_product, rerank=how, query_thumbnail=thumbnail
-    )
+        search_filter, text, k, offset, fingerprint, options.one_per_product, rerank=how, query_thumbnail=thumbnail,
+        collection=collection,
+    )  # fmt: skip
     return timed_json(await search_page(runtime, vector, page, timings), timings, runtime)

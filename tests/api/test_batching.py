@@ -182,8 +182,9 @@ def test_concurrent_api_searches_share_embedding_and_milvus_calls(
     photos = list(api_catalog.photos.values())[:12]
 
     async def one(photo: bytes) -> list[str]:
-        vector = await runtime.queries.embed(photo, Timings())
-        return [hit.id for hit in await runtime.queries.search_vectors(vector, 5, None, Timings())]
+        vector = await runtime.queries.embed(photo, runtime.embedder, Timings())
+        hits = await runtime.queries.search_vectors(vector, runtime.stores.serving, 5, None, Timings())
+        return [hit.id for hit in hits]
 
     async def run() -> list[list[str]]:
         return list(await asyncio.gather(*(one(photo) for photo in photos)))

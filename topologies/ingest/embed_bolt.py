@@ -1,7 +1,7 @@
-"""Embed: batches decoded photos and embeds each batch in one forward pass; ticks flush a partial batch."""
+"""Embed: batches decoded photos and embeds each batch in one forward pass per model (the fetch bolt names each
+photo's model); ticks flush a partial batch."""
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -23,29 +23,41 @@ class EmbedBolt(BatchBolt):
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         super().initialize(storm_conf, context)
         self.settings, self.counters = component_setup(storm_conf, context)
-        embedding = self.settings.embedding
-        self.embedder = Embedder.load(embedding.model_path, threads=embedding.torch_threads, device=embedding.device)
+        self.embedders: dict[str, Embedder] = {}  # by model version, loaded when a photo of it first comes
         self.batch_size = self.settings.ingest.embed_batch_size
 
+    def _embedder(self, version: str, checkpoint: str) -> Embedder:
+        """The model of this version, loaded once (from the checkpoint the registry gave the fetch bolt)."""
+        if version not in self.embedders:
+            embedding = self.settings.embedding
+            embedder = Embedder.load(checkpoint, threads=embedding.torch_threads, device=embedding.device)
+            if embedder.version != version:
+                raise ValueError(f"{checkpoint} is model {embedder.version}, registered as {version}")
+            self.embedders[version] = embedder
+        return self.embedders[version]
+
     def process_batch(self, batch: list[Tuple]) -> None:
-        """Embed the pending upserts in one pass, pass deletes on in order, and ack the batch."""
+        """Embed the pending upserts in one pass per model, pass deletes on in order, and ack the batch."""
         started = time.monotonic()
         upserts = [tup for tup in batch if tup.values[1] == "upsert"]
-        vectors = iter(())
+        vectors: dict[int, NDArray[np.float32]] = {}  # by id() of the tuple
+        for version in dict.fromkeys(tup.values[6] for tup in upserts):
+            group = [tup for tup in upserts if tup.values[6] == version]
+            embedder = self._embedder(version, group[0].values[7])
+            pixels = np.stack([pixels_from_text(tup.values[4], embedder.config) for tup in group])
+            vectors.update(zip(map(id, group), embedder.embed_pixels(pixels), strict=True))  # (B, D)
         if upserts:
-            pixels = np.stack([pixels_from_text(tup.values[4], self.embedder.config) for tup in upserts])
-            vectors = iter(self.embedder.embed_pixels(pixels))  # (B, D)
             self.counters.observe("embed", time.monotonic() - started, len(upserts))
-        outputs = [self._output(tup, vectors) for tup in batch]  # everything that can raise, before any emit
+        outputs = [self._output(tup, vectors.get(id(tup))) for tup in batch]  # all that can raise, before any emit
         for tup, values in zip(batch, outputs, strict=True):
             self.emit(values, anchors=[tup])
             self.ack(tup)
         self.counters.add("embedded", len(upserts))
 
-    def _output(self, tup: Tuple, vectors: Iterator[NDArray[np.float32]]) -> list[str | None]:
-        """The tuple to emit for one input: an upsert's item and vector (the next of vectors), or the delete."""
-        product_id, op, message, photo_sha256, _, thumbnail = tup.values
-        if op != "upsert":
+    def _output(self, tup: Tuple, vector: NDArray[np.float32] | None) -> list[str | None]:
+        """The tuple to emit for one input: an upsert's item (of its model) and vector, or the delete."""
+        product_id, op, message, photo_sha256, _, thumbnail, version, _ = tup.values
+        if op != "upsert" or vector is None:
             return [product_id, op, message, None]
-        item = UpsertMessage.model_validate_json(message).to_item(photo_sha256, self.embedder.version, thumbnail)
-        return [product_id, op, item.model_dump_json(), vector_to_text(next(vectors))]
+        item = UpsertMessage.model_validate_json(message).to_item(photo_sha256, version, thumbnail)
+        return [product_id, op, item.model_dump_json(), vector_to_text(vector)]

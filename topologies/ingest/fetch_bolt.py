@@ -1,4 +1,5 @@
-"""Fetch and decode: parse the message, get the photo (inline or by URL), decode it to the model's pixels."""
+"""Fetch and decode: parse the message, get the photo (inline or by URL), keep it in the photo store, and decode it
+to the pixels of each model the ingest writes (the serving one, and any a promotion builds or keeps on standby)."""
 
 import time
 from datetime import UTC, datetime
@@ -7,26 +8,44 @@ from typing import Any
 from streamparse import Bolt, Stream, Tuple
 
 from embedder.checkpoint_facts import read_config
+from embedder.config import ModelConfig
+from indexer.model_registry import ModelRecord, registry_view
+from indexer.photo_store import PhotoStore
 from ingest.dead_letter import DeadLetter
 from ingest.errors import RecordRejected
 from ingest.fetch import FETCH_STAGE, FetchPolicy, ImageUnavailable, fetch_client, fetch_image
 from ingest.message import DeleteMessage, parse_message
-from ingest.stages import image_bytes, pixels_to_text, prepare
+from ingest.stages import PreparedImage, image_bytes, pixels_to_text, prepare
 from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup, report
 
 
 class FetchBolt(Bolt):
-    """Emits (product_id, op, message, photo_sha256, pixels); bad records to the dead-letter stream."""
+    """Emits (product_id, op, message, photo_sha256, pixels, thumbnail, model_version, checkpoint), one tuple per
+    model for an upsert (one for a delete); bad records to the dead-letter stream."""
 
     outputs = [
-        Stream(fields=["product_id", "op", "message", "photo_sha256", "pixels", "thumbnail"], name="default"),
+        Stream(
+            fields=[
+                "product_id",
+                "op",
+                "message",
+                "photo_sha256",
+                "pixels",
+                "thumbnail",
+                "model_version",
+                "checkpoint",
+            ],
+            name="default",
+        ),
         Stream(fields=["dead_letter"], name=DEAD_LETTER_STREAM),
     ]
     auto_ack = False
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         self.settings, self.counters = component_setup(storm_conf, context)
-        self.model_config = read_config(self.settings.embedding.model_path).config  # no torch, no weights
+        self.models = registry_view(self.settings)  # the models whose collections the ingest keeps current
+        self.configs: dict[str, ModelConfig] = {}  # by model version, read without torch or weights
+        self.photos = PhotoStore(self.settings.stores.photo_store)
         self.policy = FetchPolicy.of(self.settings.fetch)
         self.http = fetch_client("cbir-fashion-ingest/1")  # a total deadline on every fetch, checked addresses
 
@@ -68,9 +87,28 @@ class FetchBolt(Bolt):
         if isinstance(message, DeleteMessage):
             if published_at >= 0:  # an undated delete is dated when it was published, however often it is replayed
                 message = message.dated(datetime.fromtimestamp(published_at / 1000, UTC))
-            self.emit([message.product_id, message.op, message.model_dump_json(), None, None, None], anchors=[tup])
+            values = [message.product_id, message.op, message.model_dump_json(), None, None, None, None, None]
+            self.emit(values, anchors=[tup])
             return
         fetch = lambda url: fetch_image(url, self.policy, self.http)  # noqa: E731
-        prepared = prepare(message, image_bytes(message, fetch, self.settings.fetch.max_image_bytes), self.model_config)
-        values = [message.product_id, "upsert", prepared.message.model_dump_json(), prepared.photo_sha256]
-        self.emit([*values, pixels_to_text(prepared.pixels), prepared.thumbnail], anchors=[tup])
+        data = image_bytes(message, fetch, self.settings.fetch.max_image_bytes)
+        decoded: list[tuple[ModelConfig, PreparedImage]] = []  # models of one input config share one decoding
+        outputs = []
+        for model in self.models.written():
+            config = self._config(model)
+            prepared = next((done for seen, done in decoded if seen == config), None)
+            if prepared is None:
+                prepared = prepare(message, data, config)
+                decoded.append((config, prepared))
+            values = [message.product_id, "upsert", prepared.message.model_dump_json(), prepared.photo_sha256]
+            outputs.append([*values, pixels_to_text(prepared.pixels), prepared.thumbnail, model.version,
+                            model.checkpoint])  # fmt: skip
+        self.photos.put(data, outputs[0][3])  # before any store has the item: a promotion re-embeds from it
+        for values in outputs:
+            self.emit(values, anchors=[tup])
+
+    def _config(self, model: ModelRecord) -> ModelConfig:
+        """The model's input config, read once per version from its checkpoint."""
+        if model.version not in self.configs:
+            self.configs[model.version] = read_config(model.checkpoint).config
+        return self.configs[model.version]

@@ -1,5 +1,6 @@
-"""Index: batches embedded items and writes each batch to Milvus and Solr, then each product's status; acks once
-both stores and Kafka have them. Its first task also looks for orphans on a schedule (the reconciler)."""
+"""Index: batches embedded items and writes each batch to Milvus (the collection of each item's model) and Solr,
+then each product's status; acks once both stores and Kafka have them. Its first task also looks for orphans on a
+schedule (the reconciler), in the serving model's collection."""
 
 import time
 from typing import Any
@@ -8,16 +9,16 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from streamparse import Stream, Tuple
 
-from embedder.checkpoint_facts import read_config
 from indexer.catalog_index import CatalogIndex
 from indexer.errors import IndexerError
 from indexer.item import CatalogItem
+from indexer.model_registry import registry_view
 from indexer.reconcile import ReconcileSchedule, find_orphans
 from ingest.dead_letter import DeadLetter
 from ingest.kafka_config import kafka_client_options
 from ingest.message import DeleteMessage
 from ingest.metrics_export import write_orphan_counts
-from ingest.stages import IndexOp, apply_index_ops, original_message, vector_from_text, written_statuses
+from ingest.stages import IndexOp, apply_index_ops, by_model, original_message, vector_from_text, written_statuses
 from topologies.ingest.batch_bolt import BatchBolt
 from topologies.ingest.reporting import DEAD_LETTER_STREAM, component_setup, is_first_task, send_statuses
 
@@ -38,8 +39,8 @@ class IndexBolt(BatchBolt):
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         super().initialize(storm_conf, context)
         self.settings, self.counters = component_setup(storm_conf, context)
-        model = read_config(self.settings.embedding.model_path)  # the collection: the model's version and dim
-        self.index = CatalogIndex.from_settings(self.settings.stores, self.settings.indexer, model.version, model.dim)
+        self.models = registry_view(self.settings)
+        self.indexes: dict[str, CatalogIndex] = {}  # by model version, connected when an item of it first comes
         self.batch_size = self.settings.ingest.index_batch_size
         self.producer = KafkaProducer(**kafka_client_options(self.settings.stores))
         s = self.settings.ingest
@@ -58,7 +59,7 @@ class IndexBolt(BatchBolt):
         """One step of the scheduled check; the settled counts go to the metrics folder (repair is an operator's)."""
         assert self.reconcile is not None
         try:
-            orphans = self.reconcile.run(time.monotonic(), lambda: find_orphans(self.index))
+            orphans = self.reconcile.run(time.monotonic(), lambda: find_orphans(self._serving_index()))
         except IndexerError as error:
             self.logger.warning("reconciliation skipped: %s", error)
             return
@@ -69,13 +70,29 @@ class IndexBolt(BatchBolt):
         if self.settings.ingest.metrics_dir is not None:
             write_orphan_counts(self.settings.ingest.metrics_dir, len(orphans.milvus_only), len(orphans.solr_only))
 
+    def _index(self, version: str, dim: int) -> CatalogIndex:
+        """The catalog index of a model version's collection (and Solr)."""
+        if version not in self.indexes:
+            s = self.settings
+            self.indexes[version] = CatalogIndex.from_settings(s.stores, s.indexer, version, dim)
+        return self.indexes[version]
+
+    def _serving_index(self) -> CatalogIndex:
+        model = self.models.serving()
+        return self._index(model.version, model.dim)
+
     def process_batch(self, batch: list[Tuple]) -> None:
         """Write the batch and its statuses; ack what was written, dead-letter what a store rejected, fail all if a
         store or Kafka is down."""
         started = time.monotonic()
         try:
             ops = [index_op(*tup.values[1:]) for tup in batch]
-            rejected = apply_index_ops(self.index, ops)
+            rejected = {}
+            for model, positions in by_model(ops).items():  # deletes (model None) reach every model's collection
+                first = ops[positions[0]]
+                index = self._index(model, len(first.vector)) if model and first.vector is not None else None
+                done = apply_index_ops(index or self._serving_index(), [ops[p] for p in positions])
+                rejected.update({positions[i]: rejection for i, rejection in done.items()})
             send_statuses(self.producer, self.settings.stores, written_statuses(ops, rejected))
         except (IndexerError, KafkaError) as error:
             self.logger.warning("batch of %d not written (%s); failing it for a replay", len(batch), error)
@@ -89,5 +106,5 @@ class IndexBolt(BatchBolt):
         for tup in batch:
             self.ack(tup)
         self.counters.observe("index", time.monotonic() - started, len(batch))
-        self.counters.add("indexed", sum(1 for tup in batch if tup.values[1] == "upsert") - len(rejected))
+        self.counters.add("indexed", sum(1 for tup in batch if tup.values[1] == "upsert") - len(rejected))  # per model
         self.counters.add("deleted", sum(1 for tup in batch if tup.values[1] == "delete"))
