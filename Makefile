@@ -8,7 +8,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 STAMP := $(VENV)/.installed
 COMPOSE ?= docker compose
 
-.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text evaluate bench-text-search ablation bench-embed bench-colour bench-rerank bench-rerank-api bench-mine bench-stores bench-ingest \
+.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text evaluate bench-text-search ablation bench-embed bench-colour bench-rerank bench-rerank-api bench-promotion bench-mine bench-stores bench-ingest \
 	jvm-deps stack-up stack-down stack-status cluster-up cluster-down topology-submit index-catalog serve bench-query \
 	up down logs ps clean
 
@@ -107,6 +107,9 @@ serve: install  ## needs `make stack-up` (and `make index-catalog`): the API and
 
 bench-query: install  ## needs `make stack-up`; POST /v1/search latency at 10k and 100k items, 1/4/16 clients
 	$(BIN)/python -m bench.query --model models/catalog.pt --queries $(CATALOG)/test --sizes 10000,100000
+
+bench-promotion: install  ## needs `make stack-up`; `make bench-promotion NEW=FILE.pt`: promote NEW while clients search
+	$(BIN)/python -m bench.promotion --model models/catalog.pt --new $(NEW) --catalog $(CATALOG)/train
 
 bench-stores: install  ## needs `make stack-up`
 	$(BIN)/python -m bench.stores --sizes 10000,100000

@@ -61,7 +61,7 @@ def _append(path: Path, record: dict[str, Any]) -> None:
 @model_app.command()
 def promote(
     checkpoint: Annotated[Path, typer.Argument(help="The new model's checkpoint (readable by every API and worker).")],
-    eval_set: EvalSet = Path("../shared/datasets/clothing-small/val"),
+    eval_set: EvalSet = Path("../shared/datasets/clothing-small/validation"),
     tolerance: Annotated[float, typer.Option(help="How much lower R@1 / mAP@all the gate still accepts.")] = 0.0,
     record: Record = Path("run/models/promotions.jsonl"),
     model: Model = None,
