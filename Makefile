@@ -8,7 +8,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 STAMP := $(VENV)/.installed
 COMPOSE ?= docker compose
 
-.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text evaluate bench-text-search ablation bench-embed bench-colour bench-rerank bench-rerank-api bench-promotion bench-mine bench-stores bench-ingest \
+.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text train-pair-scorer evaluate bench-text-search ablation bench-embed bench-colour bench-rerank bench-rerank-api bench-promotion bench-mine bench-stores bench-ingest \
 	jvm-deps stack-up stack-down stack-status cluster-up cluster-down topology-submit index-catalog serve bench-query \
 	up down logs ps clean
 
@@ -39,13 +39,16 @@ test: lint
 
 demo: install  ## stack, topology, catalog streamed in; then the API and page on http://127.0.0.1:8000 until Ctrl-C
 	$(BIN)/cbir demo --model models/catalog.pt --catalog $(CATALOG)/train --queries $(CATALOG)/test
-	$(BIN)/cbir api serve --model models/catalog.pt --text-encoder models/text-encoder.pt --photo-dir $(CATALOG)/train
+	$(BIN)/cbir api serve --model models/catalog.pt --text-encoder models/text-encoder.pt --pair-scorer models/pair-scorer.json --photo-dir $(CATALOG)/train
 
 train-fashion-mnist: install
 	$(BIN)/cbir train fashion-mnist --out models/fashion-mnist.pt
 
 train-catalog: install
 	$(BIN)/cbir train catalog --data $(CATALOG)/train --out models/catalog.pt
+
+train-pair-scorer: install  ## the learned re-ranker, for models/catalog.pt (pairs from the train split)
+	$(BIN)/cbir train-pair-scorer --model models/catalog.pt --data $(CATALOG)/train --out models/pair-scorer.json
 
 train-text: install  ## the text encoder of text-only search, into models/catalog.pt's image space
 	$(BIN)/cbir train-text --model models/catalog.pt --data $(CATALOG)/train --out models/text-encoder.pt --epochs 30
@@ -103,7 +106,7 @@ index-catalog: install  ## needs `make stack-up`; the clothing catalog into Milv
 	$(BIN)/cbir index-folder $(CATALOG)/train --model models/catalog.pt
 
 serve: install  ## needs `make stack-up` (and `make index-catalog`): the API and page on http://127.0.0.1:8000
-	$(BIN)/cbir api serve --model models/catalog.pt --text-encoder models/text-encoder.pt --photo-dir $(CATALOG)/train
+	$(BIN)/cbir api serve --model models/catalog.pt --text-encoder models/text-encoder.pt --pair-scorer models/pair-scorer.json --photo-dir $(CATALOG)/train
 
 bench-query: install  ## needs `make stack-up`; POST /v1/search latency at 10k and 100k items, 1/4/16 clients
 	$(BIN)/python -m bench.query --model models/catalog.pt --queries $(CATALOG)/test --sizes 10000,100000

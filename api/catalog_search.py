@@ -73,7 +73,8 @@ async def search_page(
     known = {item.id: item for item in text_items}
     reranked: Reranker = "none"
     if rerank_depth:
-        head, reranked = await _reranked(runtime, image_hits[:rerank_depth], page, known, timings)
+        assert vector is not None  # _reranks: only a photo's ranking is re-ranked
+        head, reranked = await _reranked(runtime, vector, image_hits[:rerank_depth], page, known, timings)
         image_hits = head + image_hits[rerank_depth:]
     started = time.perf_counter()
     fused = reciprocal_rank_fusion(
@@ -106,20 +107,38 @@ def _reranks(vector: NDArray[np.float32] | None, page: PageRequest) -> bool:
 
 
 async def _reranked(
-    runtime: Runtime, head: list[VectorHit], page: PageRequest, known: dict[str, CatalogItem], timings: Timings
-) -> tuple[list[VectorHit], Reranker]:
+    runtime: Runtime, vector: NDArray[np.float32], head: list[VectorHit], page: PageRequest,
+    known: dict[str, CatalogItem], timings: Timings,
+) -> tuple[list[VectorHit], Reranker]:  # fmt: skip
     """The first candidates in the re-ranker's order (their metadata, thumbnails included, added to known), and
-    the re-ranker that ordered them: none when a candidate has no thumbnail (indexed before they existed)."""
-    await _fetch_missing(runtime, [hit.id for hit in head], known, timings)
+    the re-ranker that ordered them: none when a candidate has no thumbnail (indexed before they existed);
+    ssim_cosine for `learned` when no pair scorer of the query's model is loaded."""
+    collection = page.collection or runtime.stores.serving
+    scorer = runtime.pair_scorer_for(collection) if page.rerank == "learned" else None
+    ids = [hit.id for hit in head]
+
+    async def stored_vectors() -> dict[str, NDArray[np.float32]]:
+        if scorer is None:
+            return {}
+        get = lambda: runtime.stores.vectors(collection).get_vectors(ids)  # noqa: E731
+        return await runtime.stores.call("milvus", "get", get, timings)
+
+    # the candidates' thumbnails (Solr) and, for the learned scorer, their vectors (Milvus), at once
+    _, stored = await asyncio.gather(_fetch_missing(runtime, ids, known, timings), stored_vectors())
     thumbnails = [known[hit.id].thumbnail if hit.id in known else None for hit in head]
     if not head or page.query_thumbnail is None or any(thumbnail is None for thumbnail in thumbnails):
         return head, "none"
-    started = time.perf_counter()
     candidates = np.stack([thumbnail_from_text(str(thumbnail)) for thumbnail in thumbnails])  # (K, H, W)
-    cosine = np.array([hit.score for hit in head], dtype=np.float32)
-    order = rerank(page.query_thumbnail, candidates, cosine, page.rerank)
+    if scorer is not None and len(stored) == len(ids):
+        started = time.perf_counter()
+        order = scorer.order(vector, np.stack([stored[i] for i in ids]), page.query_thumbnail, candidates)
+        timings.add("rerank", time.perf_counter() - started)
+        return [head[i] for i in order], "learned"
+    how: Reranker = "ssim_cosine" if page.rerank == "learned" else page.rerank
+    started = time.perf_counter()
+    order = rerank(page.query_thumbnail, candidates, np.array([hit.score for hit in head], dtype=np.float32), how)
     timings.add("rerank", time.perf_counter() - started)
-    return [head[i] for i in order], page.rerank
+    return [head[i] for i in order], how
 
 
 def _fusion(vector: NDArray[np.float32] | None, text: str | None) -> Literal["image", "rrf", "text"]:

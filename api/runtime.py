@@ -16,6 +16,7 @@ from api.product_publishing import ProductPublishing
 from api.query_path import QueryPath
 from api.store_clients import CollectionKey, StoreClients
 from embedder import CheckpointError, Embedder, EmbedderError
+from embedder.pair_scorer import PairScorer
 from embedder.text_encoder import TextEmbedder
 from indexer.errors import IndexerError
 from indexer.model_registry import RegistryView, registry_view
@@ -42,6 +43,7 @@ class Runtime:
         self.queries = QueryPath(settings, self.stores, metrics)
         self.products = ProductPublishing(settings.stores, self.stores, metrics)
         self.photos = PhotoFolder(settings.api.photo_dir)
+        self.pair_scorer: PairScorer | None = None  # the `learned` re-ranker's, for one image model
         self.models: RegistryView | None = None
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
@@ -65,6 +67,14 @@ class Runtime:
             return self.stores.serving
         record = self.models.by_version(model) if self.models is not None else None
         return CollectionKey(record.version, record.dim) if record is not None else None
+
+    def pair_scorer_for(self, collection: CollectionKey) -> PairScorer | None:
+        """The `learned` re-ranker's scorer, if it was trained for the model of that collection."""
+        if self.pair_scorer is None:
+            return None
+        overridden = collection.version == self.settings.api.collection_version  # benchmarks: the embedder's
+        model = self.embedder.version if overridden else collection.version
+        return self.pair_scorer if self.pair_scorer.model_version == model else None
 
     def use(self, embedder: Embedder) -> None:
         """Serve another model from now on: its embedder and collection, swapped together."""
@@ -116,6 +126,8 @@ class Runtime:
                 f"the text encoder maps into image model {text_encoder.image_model}, not {embedder.version}"
             )
         runtime = cls(settings, embedder, metrics, text_encoder)
+        if embedding.pair_scorer_path is not None:
+            runtime.pair_scorer = PairScorer.load(embedding.pair_scorer_path)
         QueryPath.warm_up(embedder)
         runtime.follow_registry()
         runtime.check_registry()  # a model promoted since the settings were written serves from the start

@@ -47,7 +47,8 @@ class SearchOptions(Filters):
     rerank: Reranker | None = Field(
         default=None,
         description="a photo search's second look at its first candidates: none, ssim (thumbnails' structural "
-        "similarity) or ssim_cosine (SSIM over the embedding's cosine distance); default: the server's",
+        "similarity), ssim_cosine (SSIM over the embedding's cosine distance) or learned (a pairwise scorer of "
+        "embeddings and SSIM; ssim_cosine where the server has none for its model); default: the server's",
     )
 
 

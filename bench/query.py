@@ -116,8 +116,9 @@ class ApiProcess:
     """The API in a subprocess (so the load generator does not share its interpreter)."""
 
     def __init__(
-        self, model: Path, version: str, settings: Any, kafka: str, workers: int = 1, canary_interval_s: float = 30
-    ) -> None:
+        self, model: Path, version: str, settings: Any, kafka: str, workers: int = 1, canary_interval_s: float = 30,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         self.port = free_port()
         env = {
             **os.environ,
@@ -131,6 +132,7 @@ class ApiProcess:
             # the synthetic items have no thumbnails to re-rank by (the re-rankers' cost: make bench-rerank-api)
             "CBIR_API_RERANK": "none",
             "CBIR_API_RECALL_CANARY_INTERVAL_S": str(canary_interval_s),
+            **(extra_env or {}),
         }
         command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
                    "--port", str(self.port), "--log-level", "warning", "--no-access-log",

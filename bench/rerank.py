@@ -1,11 +1,12 @@
-"""Does an SSIM second look improve the first-stage ranking? The shopper-photo protocol, offline (no stores).
+"""Does a second look improve the first-stage ranking? The shopper-photo protocol, offline (no stores).
 
 Usage: python -m bench.rerank --model models/catalog.pt --catalog ../shared/datasets/clothing-small
 Each test photo, distorted into a shopper's photo (embedder/evaluation/shopper_photo.py), queries all catalog
 photos (train + test); only its original is relevant. The first stage is the exact cosine top-K of the
 embeddings (what Milvus returns); each reranker reorders those K with the grey thumbnails (embedder/rerank.py),
-precomputed as a store would keep them. Reports R@1, R@5, MRR@K and the reranking time per query (p50/p99,
-thumbnails in memory: the Solr round trip that would fetch them is not counted).
+precomputed as a store would keep them, and `learned` with the embeddings too (--scorer, embedder/pair_scorer.py,
+trained on the train split by `cbir train-pair-scorer`). Reports R@1, R@5, MRR@K and the reranking time per
+query (p50/p99, thumbnails in memory: the Solr round trip that would fetch them is not counted).
 Prints a table and writes reports/bench-rerank.json.
 """
 
@@ -21,12 +22,13 @@ import numpy as np
 from bench.report_file import write_report
 from embedder import Embedder
 from embedder.evaluation.protocols import catalog_protocols
+from embedder.pair_scorer import PairScorer
 from embedder.rerank import THUMBNAIL_SIZE, Reranker, grey_thumbnail, rerank
 
 
 def measure(
     queries: np.ndarray, gallery: np.ndarray, query_thumbs: np.ndarray, gallery_thumbs: np.ndarray,
-    relevant: np.ndarray, k: int, how: Reranker,
+    relevant: np.ndarray, k: int, how: Reranker, scorer: PairScorer,
 ) -> dict[str, float | str]:  # fmt: skip
     """R@1, R@5, MRR@k and reranking latency (ms p50/p99) of one reranker over every query."""
     ranks, latencies = [], []
@@ -34,7 +36,10 @@ def measure(
         cosine = gallery @ queries[q]  # (N,)
         top = np.argsort(-cosine, kind="stable")[:k]
         started = time.perf_counter()
-        order = top[rerank(query_thumbs[q], gallery_thumbs[top], cosine[top], how)]
+        if how == "learned":
+            order = top[scorer.order(queries[q], gallery[top], query_thumbs[q], gallery_thumbs[top])]
+        else:
+            order = top[rerank(query_thumbs[q], gallery_thumbs[top], cosine[top], how)]
         latencies.append(1000 * (time.perf_counter() - started))
         hit = np.flatnonzero(order == relevant[q])
         ranks.append(int(hit[0]) + 1 if len(hit) else None)
@@ -55,23 +60,26 @@ def main() -> None:
     parser.add_argument("--catalog", type=Path, default=Path("../shared/datasets/clothing-small"))
     parser.add_argument("--k", type=int, nargs="+", default=[20, 50])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--scorer", type=Path, default=Path("models/pair-scorer.json"))
     parser.add_argument("--out", type=Path, default=Path("reports/bench-rerank.json"))
     args = parser.parse_args()
 
     protocol = next(p for p in catalog_protocols(args.catalog) if p.name == "catalog-shopper-photo")
     embedder = Embedder.load(args.model, batch_size=256, threads=args.threads)
+    scorer = PairScorer.load(args.scorer)
     gallery, queries = embedder.embed(protocol.gallery.images), embedder.embed(protocol.queries.images)
     gallery_thumbs = np.stack([grey_thumbnail(image) for image in protocol.gallery.images])
     query_thumbs = np.stack([grey_thumbnail(image) for image in protocol.queries.images])
     relevant = protocol.queries.labels  # the gallery index of each query's original
     rows = [
-        {"k": k, **measure(queries, gallery, query_thumbs, gallery_thumbs, relevant, k, how)}
+        {"k": k, **measure(queries, gallery, query_thumbs, gallery_thumbs, relevant, k, how, scorer)}
         for k in args.k
         for how in get_args(Reranker)
     ]
     result = {
         "command": f"python -m bench.rerank --model {args.model} --catalog {args.catalog} "
-        f"--k {' '.join(map(str, args.k))} --threads {args.threads} --out {args.out}",
+        f"--k {' '.join(map(str, args.k))} --threads {args.threads} --scorer {args.scorer} --out {args.out}",
+        "scorer": {"path": str(args.scorer), "k": scorer.k, **scorer.trained_on},
         "protocol": protocol.description,
         "model_version": embedder.version,
         "thumbnail": f"{THUMBNAIL_SIZE[0]}x{THUMBNAIL_SIZE[1]} grey",

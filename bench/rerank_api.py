@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("models/catalog.pt"))
     parser.add_argument("--catalog", type=Path, default=Path("../shared/datasets/clothing-small"))
     parser.add_argument("--run-dir", type=Path, default=None, help="run folder of `cbir stack up` (default: run)")
+    parser.add_argument("--scorer", type=Path, default=Path("models/pair-scorer.json"), help="the learned re-ranker")
     parser.add_argument("--out", type=Path, default=Path("reports/bench-rerank-api.json"))
     args = parser.parse_args()
 
@@ -111,7 +112,8 @@ def main() -> None:
     index, ids = index_gallery(stores, embedder, protocol.gallery.images)
     queries = [jpeg(image) for image in protocol.queries.images]
     relevant = [ids[label] for label in protocol.queries.labels]  # the item of each shopper photo's original
-    api = ApiProcess(args.model.resolve(), VERSION, stores, stack_settings_of(args.run_dir).kafka_bootstrap())
+    api = ApiProcess(args.model.resolve(), VERSION, stores, stack_settings_of(args.run_dir).kafka_bootstrap(),
+                     extra_env={"CBIR_EMBEDDING_PAIR_SCORER_PATH": str(args.scorer.resolve())})  # fmt: skip
     try:
         rows = [measure(api.url, queries, relevant, how) for how in get_args(Reranker)]
     finally:

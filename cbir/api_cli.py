@@ -20,11 +20,12 @@ def serving_settings(
     photo_dir: Path | None,
     run_dir: Path | None,
     text_encoder: Path | None = None,
+    pair_scorer: Path | None = None,
 ) -> Settings:
     """The settings, the options over the environment over the running local stack's addresses (`cbir stack up`)."""
     options = {
         "api": {"host": host, "port": port, "photo_dir": photo_dir},
-        "embedding": {"model_path": model, "text_encoder_path": text_encoder},
+        "embedding": {"model_path": model, "text_encoder_path": text_encoder, "pair_scorer_path": pair_scorer},
     }
     return resolve_settings(options, run_dir)
 
@@ -44,13 +45,19 @@ def serve(
         Path | None,
         typer.Option(help="Embed words alone too, fused with BM25 [env CBIR_EMBEDDING_TEXT_ENCODER_PATH]"),
     ] = None,
+    pair_scorer: Annotated[
+        Path | None,
+        typer.Option(
+            help="The learned re-ranker's scorer (`cbir train-pair-scorer`) [env CBIR_EMBEDDING_PAIR_SCORER_PATH]"
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (uvicorn, one process) until Ctrl-C; prints an example query once it listens."""
     import uvicorn
 
     from api.app import create_app
 
-    settings = serving_settings(host, port, model, photo_dir, run_dir, text_encoder)
+    settings = serving_settings(host, port, model, photo_dir, run_dir, text_encoder, pair_scorer)
     api, stores = settings.api, settings.stores
     base = f"http://{api.host}:{api.port}"
     typer.echo(f"search API and shopper page on {base}/  (OpenAPI docs: {base}/docs)")

@@ -115,6 +115,28 @@ def train(
     typer.echo(json.dumps({"checkpoint": str(out), "epoch": trainer.epoch, "metrics": trainer.history[-1]}, indent=2))
 
 
+@app.command("train-pair-scorer")
+def train_pair_scorer_command(
+    out: Annotated[Path, typer.Option(help="Scorer to write (JSON).")] = Path("models/pair-scorer.json"),
+    model: Annotated[Path, typer.Option(help="The image embedder whose candidates it re-ranks.")] = Path(
+        "models/catalog.pt"
+    ),
+    data: Annotated[Path, typer.Option(help="Training photos, a <category>/<image> tree.")] = Path(
+        "../shared/datasets/clothing-small/train"
+    ),
+    k: Annotated[int, typer.Option(min=2, help="First-stage candidates per query (CBIR_API_RERANK_DEPTH).")] = 20,
+    threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
+) -> None:
+    """Train the `learned` re-ranker: a pairwise scorer of (shopper photo, candidate) over embeddings and SSIM."""
+    from embedder import Embedder
+    from embedder.pair_scorer import train_pair_scorer
+
+    embedder = Embedder.load(model, batch_size=256, threads=threads)
+    scorer = train_pair_scorer(embedder, data, k=k)
+    scorer.save(out)
+    typer.echo(json.dumps({"scorer": str(out), "model_version": scorer.model_version, **scorer.trained_on}))
+
+
 @app.command("train-text")
 def train_text(
     out: Annotated[Path, typer.Option(help="Text encoder checkpoint to write.")] = Path("models/text-encoder.pt"),

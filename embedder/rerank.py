@@ -18,7 +18,8 @@ from embedder.preprocessing import ImageInput, decode
 THUMBNAIL_SIZE = (24, 32)  # (width, height)
 WINDOW = 7
 C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2  # SSIM's stabilisers for 8-bit images
-Reranker = Literal["none", "ssim", "ssim_cosine"]
+# `learned` is the pairwise scorer of embedder/pair_scorer.py (it needs the candidates' vectors too).
+Reranker = Literal["none", "ssim", "ssim_cosine", "learned"]
 
 
 def grey_thumbnail(image: ImageInput) -> NDArray[np.float32]:
@@ -58,9 +59,12 @@ def ssim(query: NDArray[np.float32], candidates: NDArray[np.float32]) -> NDArray
 def rerank(
     query: NDArray[np.float32], candidates: NDArray[np.float32], cosine: NDArray[np.float32], how: Reranker
 ) -> NDArray[np.intp]:
-    """The candidates' new order (indices into the first-stage order), best first; `none` keeps it."""
+    """The candidates' new order (indices into the first-stage order), best first; `none` keeps it (`learned`
+    is PairScorer.order's)."""
     if how == "none":
         return np.arange(len(candidates))
+    if how == "learned":
+        raise ValueError("the learned re-ranker orders with PairScorer.order (it needs the embeddings)")
     structural = ssim(query, candidates)  # (K,)
     score = structural if how == "ssim" else structural / np.maximum(1.0 - cosine, 1e-3)
     return np.argsort(-score, kind="stable")

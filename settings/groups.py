@@ -110,6 +110,9 @@ class EmbeddingSettings(BaseSettings):
     # The text encoder of searches by words alone (models/text-encoder.pt): q is embedded and searched in Milvus
     # too, fused with Solr's BM25 by RRF. None: words alone are Solr's ranking only.
     text_encoder_path: Path | None = None
+    # The `learned` re-ranker's pair scorer (models/pair-scorer.json, `cbir train-pair-scorer`), for one image
+    # model: searches of another model's collection fall back to ssim_cosine.
+    pair_scorer_path: Path | None = None
     device: str = Field(default="cpu", description="cpu, cuda or auto")
     torch_threads: int = Field(default=1, ge=1, description="torch threads per embedding")
     model_poll_s: float = Field(
@@ -174,9 +177,10 @@ class ApiSettings(BaseSettings):
     text_candidates: int = Field(default=200, ge=1, description="Solr text hits fused with the image ranking")
     rrf_k: float = Field(default=60.0, gt=0, description="the rank constant of reciprocal rank fusion")
     rerank: Reranker = Field(
-        default="ssim_cosine",
-        description="the second look at a photo search's first candidates (embedder/rerank.py); a request's "
-        "`rerank` overrides it; reports/bench-rerank-api.json measures each",
+        default="learned",
+        description="the second look at a photo search's first candidates (embedder/rerank.py, pair_scorer.py); "
+        "a request's `rerank` overrides it; learned needs CBIR_EMBEDDING_PAIR_SCORER_PATH (else ssim_cosine); "
+        "reports/bench-rerank-api.json measures each",
     )
     rerank_depth: int = Field(default=20, ge=2, le=200, description="the first-stage candidates a re-ranker reorders")
     # A folder of the catalog's photos, served at /v1/items/{id}/photo (found by the item's photo_sha256): for a

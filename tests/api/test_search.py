@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from embedder.pair_scorer import SCALAR_FEATURES, PairScorer
 from indexer.metadata_store import MetadataStore
 from tests.api.conftest import ApiCatalog, query_photo
 
@@ -288,9 +289,44 @@ def test_the_reranker_reorders_the_first_candidates_by_their_stored_thumbnails(
 
     pages = {how: search(rerank=how) for how in ("none", "ssim", "ssim_cosine")}
     assert {how: page["rerank"] for how, page in pages.items()} == {how: how for how in pages}
-    assert search()["rerank"] == "ssim_cosine"
+    assert search()["rerank"] == "ssim_cosine"  # the server's default, learned, has no pair scorer here
     ids = {how: [hit["id"] for hit in page["hits"]] for how, page in pages.items()}
     assert len({ids[how][0] for how in ids}) == 1 and all(sorted(ids[how]) == sorted(ids["none"]) for how in ids)
     assert ids["ssim"] != ids["none"]  # SSIM alone reorders the 12 same-colour photos
     assert client.post("/v1/search", files={"image": ("q.jpg", photo, "image/jpeg")},
                        data={"rerank": "sharpest"}).status_code == 422  # fmt: skip
+
+
+def ssim_only_scorer(model_version: str, dim: int) -> PairScorer:
+    """A pair scorer that weighs SSIM alone (pair_features' second column): it must order as `ssim` does."""
+    features = len(SCALAR_FEATURES) + dim
+    weights = [0.0] * features
+    weights[SCALAR_FEATURES.index("ssim")] = 1.0
+    return PairScorer(model_version, weights, 0.0, [0.0] * features, [1.0] * features, k=20, trained_on={})
+
+
+def test_the_learned_reranker_scores_the_candidates_with_their_stored_vectors(
+    client: TestClient, api_catalog: ApiCatalog
+) -> None:
+    """With a pair scorer of the served model the learned re-ranker orders the candidates by its scores (one
+    weighing SSIM alone orders as `ssim`); with a scorer of another model, ssim_cosine orders them instead."""
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    photo = query_photo(api_catalog, "shirt")
+
+    def search(how: str) -> dict:
+        response = client.post("/v1/search", files={"image": ("q.jpg", photo, "image/jpeg")},
+                               data={"k": "20", "rerank": how})  # fmt: skip
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    try:
+        runtime.pair_scorer = ssim_only_scorer(runtime.embedder.version, runtime.embedder.dim)
+        learned = search("learned")
+        assert learned["rerank"] == "learned"
+        assert [hit["id"] for hit in learned["hits"]] == [hit["id"] for hit in search("ssim")["hits"]]
+        runtime.pair_scorer = ssim_only_scorer("another-model", runtime.embedder.dim)
+        fallback = search("learned")
+        assert fallback["rerank"] == "ssim_cosine"
+        assert [hit["id"] for hit in fallback["hits"]] == [hit["id"] for hit in search("ssim_cosine")["hits"]]
+    finally:
+        runtime.pair_scorer = None
