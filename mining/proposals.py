@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.cluster import MiniBatchKMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans
 
 UNLABELLED = frozenset({"", "unlabelled", "unknown", "clothing"})  # categories that name no known class
+EXACT_KMEANS_MAX = 2000  # up to this many items, exact k-means (ten starts): mini-batch's few starts vary with order
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,11 @@ def _unit(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
 
 
 def cluster_labels(vectors: NDArray[np.float32], clusters: int, seed: int = 0) -> NDArray[np.int64]:
-    """k-means (mini-batch, so 100k items take seconds) on unit vectors: (N, D) -> (N,) cluster ids."""
+    """k-means on unit vectors: (N, D) -> (N,) cluster ids. Exact with ten k-means++ starts on a small catalog, whose
+    clusters must not depend on the order the store returns its items in; mini-batch above (100k items: seconds)."""
+    if len(vectors) <= EXACT_KMEANS_MAX:
+        exact = KMeans(n_clusters=clusters, random_state=seed, n_init=10)
+        return exact.fit_predict(_unit(vectors)).astype(np.int64)
     model = MiniBatchKMeans(n_clusters=clusters, random_state=seed, batch_size=4096, n_init=3)
     return model.fit_predict(_unit(vectors)).astype(np.int64)
 
