@@ -49,6 +49,7 @@ def test_nimbus_has_no_slots(tmp_path: Path) -> None:
     assert "supervisor.slots.ports" not in config
 
 
+@pytest.mark.usefixtures("jvm_deps")  # argv's classpath needs the jars, whatever test ran before
 def test_a_daemon_reads_its_own_storm_yaml(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     supervisor = SupervisorService(settings, index=1)

@@ -1,6 +1,7 @@
 """What a promotion refuses, and what drop and rollback do, on the real Milvus and Solr: searches keep using the
 serving model whenever a promotion stops before its switch."""
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +68,17 @@ def index_catalog(promotion: Stores, fallback: ModelRecord, folder: Path, keep_p
               photos=promotion.photos if keep_photos else None)  # fmt: skip
 
 
+def has_collection_of(promotion: Stores, version: str, timeout_s: float = 10.0) -> bool:
+    """Whether a collection of the version is listed, once a drop has had time to show (milvus-lite lists a
+    dropped collection for a moment)."""
+    deadline = time.monotonic() + timeout_s
+    while any(version in name for name in promotion.registry.client.list_collections()):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def blind_checkpoint(checkpoint: Path, path: Path) -> Path:
     """The model with its embedding head zeroed and a constant bias: every photo gets the same vector."""
     weights = load_checkpoint(checkpoint)
@@ -91,7 +103,7 @@ def test_the_gate_refuses_a_worse_model_and_nothing_changes(
     assert serving is not None and serving.version == fallback.version
     assert set(promotion.registry.models()) == {fallback.version}  # the refused model was never registered
     blind_version = Embedder.load(blind).version
-    assert not any(blind_version in name for name in promotion.registry.client.list_collections())
+    assert not has_collection_of(promotion, blind_version)
 
 
 def test_a_promotion_stops_when_photos_are_missing_from_the_photo_store(
@@ -103,7 +115,7 @@ def test_a_promotion_stops_when_photos_are_missing_from_the_photo_store(
         promote(promotion, fallback, second_checkpoint, catalog_folder)
     assert set(promotion.registry.models()) == {fallback.version}
     second = Embedder.load(second_checkpoint).version
-    assert not any(second in name for name in promotion.registry.client.list_collections())  # its build dropped
+    assert not has_collection_of(promotion, second)  # its build dropped
 
 
 def test_drop_keeps_the_serving_model_and_ends_rollback_to_the_dropped_one(
@@ -121,6 +133,6 @@ def test_drop_keeps_the_serving_model_and_ends_rollback_to_the_dropped_one(
         promote(promotion, fallback, second_checkpoint, catalog_folder)
     drop(promotion, fallback.version)
     assert set(promotion.registry.models()) == {report.version}
-    assert not any(fallback.version in name for name in promotion.registry.client.list_collections())
+    assert not has_collection_of(promotion, fallback.version)
     with pytest.raises(PromotionRefused, match="no previous model"):
         rollback(promotion)
