@@ -71,8 +71,9 @@ def index_catalog(promotion: Stores, fallback: ModelRecord, folder: Path, keep_p
 def has_collection_of(promotion: Stores, version: str, timeout_s: float = 10.0) -> bool:
     """Whether a collection of the version is listed, once a drop has had time to show (milvus-lite lists a
     dropped collection for a moment)."""
+    ours = promotion.registry.collection.removesuffix("models")  # this module's prefix (other modules use the model)
     deadline = time.monotonic() + timeout_s
-    while any(version in name for name in promotion.registry.client.list_collections()):
+    while any(name.startswith(ours) and version in name for name in promotion.registry.client.list_collections()):
         if time.monotonic() > deadline:
             return True
         time.sleep(0.2)
