@@ -170,6 +170,9 @@ class Trainer:
             generator=torch.Generator().manual_seed(cfg.seed + self.epoch),
             num_workers=cfg.workers,
             persistent_workers=cfg.workers > 0,
+            # workers start from a clean process, not a fork of this one: a fork copies the state of whatever
+            # threads the process runs (gRPC clients of the stores in a test session), and one crashed so in CI
+            multiprocessing_context="forkserver" if cfg.workers > 0 else None,
             pin_memory=self.device.type == "cuda",
         )
         if self.scheduler is None:
