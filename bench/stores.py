@@ -5,21 +5,32 @@ Needs a running stack (`make stack-up`); the stores are found through the store 
 to Solr documents with model_version `bench`, and removes them afterwards.
 
     .venv/bin/python -m bench.stores --sizes 10000,100000 --out reports/bench_stores.json
+
+Each search size also reports recall@10 against exact search (numpy) on the same probes, plain and filtered, for
+every search-parameter setting swept (`--index-type HNSW --build-params '{"M": 16, "efConstruction": 200}'
+--search-params '[{"ef": 64}, {"ef": 256}]'`).
 """
 
 import itertools
 import json
 import logging
+import os
+import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import matplotlib
 import numpy as np
 import typer
 from numpy.typing import NDArray
 from tqdm import tqdm
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 from bench.report_file import write_report
 from indexer.item import CatalogItem, item_id, photo_sha256
@@ -126,11 +137,56 @@ def upsert_rates(settings: StoreSettings, dim: int, batch: int, count: int) -> d
     return {"batch": batch, "items": count, "milvus_items_per_s": milvus, "solr_items_per_s": solr}
 
 
-def bench_searches(settings: StoreSettings, size: int, dim: int, queries: int) -> dict[str, Any]:
-    """Filtered top-10 latency at one collection size: single queries, and QUERY_BATCH queries per call."""
+def index_progress(store: VectorStore, timeout_s: float = 1800.0) -> dict[str, Any]:
+    """Wait until the server has indexed every row (a real Milvus builds HNSW/IVF per sealed segment in the
+    background); the last describe_index answer, with the seconds waited."""
+    started = time.perf_counter()
+    description: dict[str, Any] = {}
+    with tqdm(desc="index build", unit="row", leave=False) as bar:
+        while time.perf_counter() - started < timeout_s:
+            names = store.client.list_indexes(store.collection)
+            description = store.client.describe_index(store.collection, names[0]) if names else {}
+            indexed, total = int(description.get("indexed_rows", 0)), int(description.get("total_rows", 0))
+            bar.total, bar.n = total, indexed
+            bar.refresh()
+            if total and indexed >= total and description.get("state") == "Finished":
+                break  # Milvus 2.3 may keep reporting pending rows of compacted segments after that
+            time.sleep(5)
+    return {**{k: v for k, v in description.items() if k != "field_name"}, "waited_s": time.perf_counter() - started}
+
+
+def exact_top_ids(
+    items: Sequence[CatalogItem], vectors: NDArray[np.float32], probes: NDArray[np.float32], k: int, mask: Any = None
+) -> list[set[str]]:
+    """The ids of each probe's k most similar items by cosine (unit vectors), among the items the mask keeps."""
+    candidates = np.arange(len(items)) if mask is None else np.flatnonzero(mask)
+    scores = probes @ vectors[candidates].T
+    best = np.argsort(-scores, axis=1)[:, :k]
+    return [{items[int(candidates[n])].id for n in row} for row in best]
+
+
+def single_search_latency(
+    store: VectorStore, probes: NDArray[np.float32], where: SearchFilter | None
+) -> dict[str, float]:
+    """p50/p99 of one top-10 search at a time, cycling through the probes."""
+    probe = itertools.cycle(probes)
+    return latency_ms(lambda: store.search(next(probe), 10, where), len(probes))
+
+
+def recall_at(store: VectorStore, probes: NDArray[np.float32], exact: list[set[str]], k: int, where: Any) -> float:
+    """Mean share of the exact top-k that the store's search returns, over the probes."""
+    found = [{hit.id for hit in store.search(probe, k, where)} for probe in probes]
+    return float(np.mean([len(got & want) / len(want) for got, want in zip(found, exact, strict=True)]))
+
+
+def bench_searches(
+    settings: StoreSettings, size: int, dim: int, queries: int, index: VectorIndexConfig, sweep: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Filtered and plain top-10 latency and recall@10 (against exact search) at one collection size, once per
+    search-parameter setting of the sweep; single queries, and QUERY_BATCH queries per call."""
     items, vectors = synthetic_catalog(size, dim, seed=size)
     store = VectorStore.connect(
-        settings.milvus_uri, f"{BENCH_MODEL}_search_{size}", dim, index=VectorIndexConfig(), batch_size=512
+        settings.milvus_uri, f"{BENCH_MODEL}_search_{size}", dim, timeout_s=120, index=index, batch_size=512
     )
     try:
         started = time.perf_counter()
@@ -138,29 +194,69 @@ def bench_searches(settings: StoreSettings, size: int, dim: int, queries: int) -
             store.upsert(items[start : start + 512], vectors[start : start + 512])
         load_s = time.perf_counter() - started
         probes = np.random.default_rng(1).normal(size=(queries + QUERY_BATCH, dim)).astype(np.float32)
+        probes /= np.linalg.norm(probes, axis=1, keepdims=True)
         unflushed = latency_ms(lambda: store.search(probes[0], 10), 10)
         started = time.perf_counter()
         store.flush()
         flush_s = time.perf_counter() - started
+        indexed = index_progress(store)
         settle_s = wait_until_settled(lambda: store.search(probes[0], 10))
         selective = SearchFilter(category=[CATEGORIES[0]], price_max=150.0, in_stock=True)  # ~4% of items
-        probe = itertools.cycle(probes[:queries])
-        single = latency_ms(lambda: store.search(next(probe), 10, selective), queries)
-        unfiltered = latency_ms(lambda: store.search(next(probe), 10), queries)
+        keep = np.array([i.category == CATEGORIES[0] and i.price <= 150.0 and i.in_stock for i in items])
+        recall_probes = probes[: min(queries, 100)]
+        exact_plain = exact_top_ids(items, vectors, recall_probes, 10)
+        exact_filtered = exact_top_ids(items, vectors, recall_probes, 10, keep)
+        settings_rows = []
+        for params in sweep:
+            store.index = replace(index, search_params=params)
+            settings_rows.append(
+                {
+                    "search_params": params,
+                    "single_filtered": single_search_latency(store, probes[:queries], selective),
+                    "single_unfiltered": single_search_latency(store, probes[:queries], None),
+                    "recall_at_10_filtered": recall_at(store, recall_probes, exact_filtered, 10, selective),
+                    "recall_at_10_unfiltered": recall_at(store, recall_probes, exact_plain, 10, None),
+                }
+            )
+            logging.warning("%d items, %s: %s", size, params, settings_rows[-1])
         batched = latency_ms(lambda: store.search_batch(probes[:QUERY_BATCH], 10, selective), max(queries // 10, 20))
     finally:
         store.drop()
     return {
         "items": size,
+        "index_type": index.index_type,
+        "build_params": index.build_params,
         "load_items_per_s": size / load_s,
         "flush_s": flush_s,
+        "index_build": indexed,
         "settle_after_flush_s": settle_s,
         "single_unfiltered_before_flush": unflushed,
-        "single_filtered": single,
-        "single_unfiltered": unfiltered,
+        **{key: settings_rows[0][key] for key in ("single_filtered", "single_unfiltered")},
+        "by_search_params": settings_rows,
         f"batched_filtered_{QUERY_BATCH}_per_call": batched,
         "batched_filtered_per_query_p50_ms": batched["p50_ms"] / QUERY_BATCH,
     }
+
+
+def draw_sweep(report: dict[str, Any], path: Path) -> None:
+    """p99 latency against recall@10 for each search-parameter setting of each size (plain and filtered)."""
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for search in report["searches"]:
+        rows = search["by_search_params"]
+        for kind, marker in (("unfiltered", "o"), ("filtered", "s")):
+            recalls = [row[f"recall_at_10_{kind}"] for row in rows]
+            p99s = [row[f"single_{kind}"]["p99_ms"] for row in rows]
+            axis.plot(recalls, p99s, marker=marker, label=f"{search['items']:,} items, {kind}")
+            for row, recall, p99 in zip(rows, recalls, p99s, strict=True):
+                axis.annotate(json.dumps(row["search_params"]), (recall, p99), fontsize=7)
+    axis.axhline(50, color="grey", linestyle="--", linewidth=1)
+    axis.set_xlabel("recall@10 against exact search")
+    axis.set_ylabel("one search at a time, p99 ms")
+    axis.set_title(f"{report['searches'][0]['index_type']} on {report['milvus_uri']}")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
 
 
 @app.command()
@@ -171,17 +267,28 @@ def main(
     items_per_size: Annotated[int, typer.Option(help="Most items per upsert batch-size run")] = 10240,
     out: Annotated[Path, typer.Option(help="JSON report")] = Path("reports/bench_stores.json"),
     upserts: Annotated[bool, typer.Option(help="Also measure upsert throughput (needs Solr)")] = True,
+    index_type: Annotated[str, typer.Option(help="Milvus index of the searched collections: FLAT, HNSW")] = "FLAT",
+    build_params: Annotated[str, typer.Option(help="Index build parameters as JSON, e.g. '{\"M\": 16}'")] = "{}",
+    search_params: Annotated[
+        str, typer.Option(help='JSON list of search parameter settings to sweep, e.g. \'[{"ef": 64}, {"ef": 128}]\'')
+    ] = "[{}]",
 ) -> None:
     """Run the benchmark against the running stack and write the report."""
     logging.basicConfig(level=logging.WARNING)
     settings = resolve_settings().stores
-    report = {
+    index = VectorIndexConfig(index_type=index_type, build_params=json.loads(build_params))
+    sweep = json.loads(search_params)
+    report: dict[str, Any] = {
+        "command": "python -m bench.stores " + " ".join(sys.argv[1:]),
+        "cpu_count": os.cpu_count(),
         "milvus_uri": settings.milvus_uri,
         "dim": dim,
         "upserts": bench_upserts(settings, dim, items_per_size) if upserts else [],
-        "searches": [bench_searches(settings, int(size), dim, queries) for size in sizes.split(",")],
+        "searches": [bench_searches(settings, int(size), dim, queries, index, sweep) for size in sizes.split(",")],
     }
+    report["load_average_at_end"] = os.getloadavg()
     write_report(out, report)
+    draw_sweep(report, out.with_suffix(".png"))
     print(json.dumps(report, indent=2))
 
 
