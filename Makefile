@@ -54,14 +54,14 @@ train-text: install  ## the text encoder of text-only search, into models/catalo
 	$(BIN)/cbir train-text --model models/catalog.pt --data $(CATALOG)/train --out models/text-encoder.pt --epochs 30
 
 bench-text-search: install  ## text -> image R@1/R@10/mAP with words in no title: BM25 vs embedding vs fused
-	$(BIN)/python bench/text_search.py --model models/catalog.pt --text-encoder models/text-encoder.pt --catalog $(CATALOG)
+	$(BIN)/python -m bench.text_search --model models/catalog.pt --text-encoder models/text-encoder.pt --catalog $(CATALOG)
 
 evaluate: install
 	$(BIN)/cbir evaluate --model fashion-mnist=models/fashion-mnist.pt --model catalog=models/catalog.pt \
 		--catalog $(CATALOG) --out reports/embedder-eval.json --picture reports/embedding-space.png
 
 ablation: install
-	$(BIN)/python bench/ablation.py --catalog $(CATALOG) --epochs 6 --out reports/ablation.json
+	$(BIN)/python -m bench.ablation --catalog $(CATALOG) --epochs 6 --out reports/ablation.json
 
 bench-colour: install  ## the derived garment colour against colours labelled by eye (reports/colour-labels.csv)
 	$(BIN)/python -m bench.colour --catalog $(CATALOG)
@@ -76,7 +76,7 @@ bench-mine: install  ## new-category mining: purity, coverage, time at 100k
 	$(BIN)/python -m bench.mine --model models/catalog.pt --catalog $(CATALOG)/train
 
 bench-embed: install
-	$(BIN)/python bench/embed.py --model models/catalog.pt --catalog $(CATALOG)/test
+	$(BIN)/python -m bench.embed --model models/catalog.pt --catalog $(CATALOG)/test
 
 bench-ingest: install  ## starts its own stack and topology; N=2000 by default (IMAGES=500 for a quick run)
 	$(BIN)/python -m bench.ingest --model models/catalog.pt --catalog $(CATALOG) --images $(or $(IMAGES),2000)

@@ -4,7 +4,7 @@ Every variant trains the catalog recipe from scratch for the same (short) number
 the two catalog protocols (class level: test -> train; instance level: shopper photos). The variants run one
 after the other; finished ones are kept in the output file, so an interrupted run continues where it stopped.
 
-Usage: python bench/ablation.py --catalog ../shared/datasets/clothing-small --epochs 6
+Usage: python -m bench.ablation --catalog ../shared/datasets/clothing-small --epochs 6
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from pathlib import Path
 
 from bench.report_file import write_report
 from embedder import Embedder, presets
-from embedder.config import LossWeights
 from embedder.evaluation.protocols import catalog_protocols
 from embedder.evaluation.representations import ModelRepresentation, RawPixels
 from embedder.training.recipes import train
 
-FULL = LossWeights()
+FULL = presets.train_config("catalog").loss_weights  # the shipped recipe's
 VARIANTS: dict[str, dict[str, object]] = {  # in order of interest: an interrupted run keeps the first ones
     "full (semi: labels + augmentations, all losses)": {},
     "- adversarial": {"loss_weights": replace(FULL, adversarial=0.0)},
@@ -53,7 +52,7 @@ def main() -> None:
     report = json.loads(args.out.read_text()) if args.out.exists() else {}
     if report.get("epochs") != args.epochs:
         report = {"epochs": args.epochs, "variants": {}}
-    report["command"] = f"python bench/ablation.py --catalog {args.catalog} --epochs {args.epochs}"
+    report["command"] = f"python -m bench.ablation --catalog {args.catalog} --epochs {args.epochs}"
     protocols = catalog_protocols(args.catalog)
     if "raw pixels" not in report["variants"]:
         baseline = RawPixels(32, grey=False)

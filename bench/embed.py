@@ -1,6 +1,6 @@
 """Embedding throughput on this CPU: JPEG bytes -> vectors (decode, resize, forward), per batch size.
 
-Usage: python bench/embed.py --model models/catalog.pt --catalog ../shared/datasets/clothing-small/test
+Usage: python -m bench.embed --model models/catalog.pt --catalog ../shared/datasets/clothing-small/test
 Prints a table and writes reports/bench-embed.json.
 """
 
@@ -68,7 +68,7 @@ def main() -> None:
     params = sum(p.numel() for p in embedder.encoder.parameters())
     rows = [throughput(embedder, images, b, args.seconds) for b in args.batch_sizes]
     result = {
-        "command": "python bench/embed.py " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
+        "command": "python -m bench.embed " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
         "model": str(args.model),
         "model_version": embedder.version,
         "input": f"{embedder.config.channels}x{embedder.config.image_height}x{embedder.config.image_width}",

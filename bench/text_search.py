@@ -1,7 +1,7 @@
 """Text -> image search with words that are in no title: BM25 over the demo titles vs the learned text embedding
 vs both fused by RRF (k=60), on the held-out split.
 
-Usage: python bench/text_search.py --model models/catalog.pt --text-encoder models/text-encoder.pt \\
+Usage: python -m bench.text_search --model models/catalog.pt --text-encoder models/text-encoder.pt \\
            --catalog ../shared/datasets/clothing-small
 The gallery is the test photos (never seen by either model), each with the demo title `indexer.sample_catalog`
 gives it ("Kestrel black denim pants"; the colour seen in the photo). BM25 is an in-process Okapi BM25 (k1 1.2,
@@ -156,7 +156,7 @@ def main() -> None:
     sets = query_sets(categories, [item["colour"] for item in items], vocabulary)
     summary, per_query = measure(sets, text, embedder.embed(photos), titles, args.rrf_k)
     report = {
-        "command": "python bench/text_search.py "
+        "command": "python -m bench.text_search "
         + f"--model {args.model} --text-encoder {args.text_encoder} --catalog {args.catalog}",
         "gallery": len(photos),
         "image_model": embedder.version,

@@ -89,7 +89,6 @@ def train(
     from dataclasses import replace
 
     from embedder import presets
-    from embedder.config import LossWeights
     from embedder.training.recipes import train as run_training
 
     config = presets.train_config(preset)
@@ -109,7 +108,7 @@ def train(
     if triplets is not None and triplets not in ("supervised", "unsupervised", "semi"):
         raise typer.BadParameter("use supervised, unsupervised or semi", param_hint="--triplets")
     if weights:
-        changes["loss_weights"] = replace(LossWeights(), **json.loads(weights))
+        changes["loss_weights"] = replace(config.loss_weights, **json.loads(weights))  # over the preset's
     config = replace(config, **changes)  # type: ignore[arg-type]
     trainer = run_training(presets.model_config(preset), config, out, resume=resume)
     typer.echo(json.dumps({"checkpoint": str(out), "epoch": trainer.epoch, "metrics": trainer.history[-1]}, indent=2))

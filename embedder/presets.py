@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from embedder.config import ModelConfig, TrainConfig
+from embedder.config import LossWeights, ModelConfig, TrainConfig
 from embedder.errors import DatasetError
 
 CATALOG_ROOT = "../shared/datasets/clothing-small"
@@ -31,5 +31,9 @@ def train_config(preset: str) -> TrainConfig:
     if preset == "fashion-mnist":
         return TrainConfig(dataset="fashion-mnist", epochs=6, lr=3e-3)
     if preset == "catalog":
-        return TrainConfig(dataset="folder", data_path=f"{CATALOG_ROOT}/train", epochs=40)
+        # v2: instance-level triplets weighted 1.0 (not 0.5) and 80 epochs (not 40): the exact product first for
+        # 0.77 of shopper photos instead of 0.53, at a small class-level cost (models/catalog.md)
+        return TrainConfig(
+            dataset="folder", data_path=f"{CATALOG_ROOT}/train", epochs=80, loss_weights=LossWeights(instance=1.0)
+        )
     raise DatasetError(f"unknown preset {preset!r}: use fashion-mnist or catalog")

@@ -53,3 +53,19 @@ def test_train_a_catalog_model_on_a_small_folder_then_resume(tmp_path: Path) -> 
     result = runner.invoke(app, [*args, "--epochs", "2", "--resume"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output[result.output.index("{") :])["epoch"] == 2
+
+
+def test_weights_given_on_the_command_line_change_only_those_of_the_preset(tmp_path: Path) -> None:
+    from embedder import Embedder, presets
+
+    for name, colour in [("red", COLOURS[0]), ("blue", COLOURS[2])]:
+        (tmp_path / "train" / name).mkdir(parents=True)
+        for i in range(10):
+            coloured_image(colour, seed=i).save(tmp_path / "train" / name / f"{i}.jpg")
+    out = tmp_path / "model.pt"
+    result = runner.invoke(app, ["train", "catalog", "--data", str(tmp_path / "train"), "--out", str(out),
+                                 "--epochs", "1", "--threads", "1", "--weights", '{"adversarial": 0}'])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    weights = Embedder.load(out).info["train_config"]["loss_weights"]
+    assert weights["adversarial"] == 0
+    assert weights["instance"] == presets.train_config("catalog").loss_weights.instance == 1.0
