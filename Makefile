@@ -8,7 +8,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 STAMP := $(VENV)/.installed
 COMPOSE ?= docker compose
 
-.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text train-pair-scorer evaluate bench-text-search ablation bench-embed bench-colour bench-rerank bench-rerank-api bench-promotion bench-mine bench-stores bench-ingest \
+.PHONY: install test lint format demo train-fashion-mnist train-catalog train-text train-pair-scorer evaluate bench-text-search ablation bench-embed bench-colour bench-rerank bench-rerank-api bench-promotion bench-mine bench-stores bench-store-sizes bench-ingest \
 	jvm-deps stack-up stack-down stack-status cluster-up cluster-down topology-submit index-catalog serve bench-query \
 	up down logs ps clean
 
@@ -116,6 +116,9 @@ bench-promotion: install  ## needs `make stack-up`; `make bench-promotion NEW=FI
 
 bench-stores: install  ## needs `make stack-up`
 	$(BIN)/python -m bench.stores --sizes 10000,100000
+
+bench-store-sizes: install  ## needs `make stack-up`: Solr and photo-store bytes per item, Kafka bytes per photo
+	$(BIN)/python -m bench.store_sizes --model models/catalog.pt --catalog $(CATALOG)/train
 
 .PHONY: up down logs ps
 up:  ## docker-compose (needs a Docker engine and .env, see docs/operations.md): build, then start everything
