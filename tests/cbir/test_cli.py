@@ -40,11 +40,16 @@ def test_embed_refuses_a_file_that_is_not_an_image(tmp_path: Path, tiny_checkpoi
     assert "cannot decode image" in result.output
 
 
-def test_train_a_catalog_model_on_a_small_folder_then_resume(tmp_path: Path) -> None:
+def two_colour_folder(root: Path) -> None:
+    """Ten red and ten blue photos in a <category>/<image> tree."""
     for name, colour in [("red", COLOURS[0]), ("blue", COLOURS[2])]:
-        (tmp_path / "train" / name).mkdir(parents=True)
+        (root / name).mkdir(parents=True)
         for i in range(10):
-            coloured_image(colour, seed=i).save(tmp_path / "train" / name / f"{i}.jpg")
+            coloured_image(colour, seed=i).save(root / name / f"{i}.jpg")
+
+
+def test_train_a_catalog_model_on_a_small_folder_then_resume(tmp_path: Path) -> None:
+    two_colour_folder(tmp_path / "train")
     out = tmp_path / "model.pt"
     args = ["train", "catalog", "--data", str(tmp_path / "train"), "--out", str(out), "--threads", "1"]
     result = runner.invoke(app, [*args, "--epochs", "1"])
@@ -58,10 +63,7 @@ def test_train_a_catalog_model_on_a_small_folder_then_resume(tmp_path: Path) -> 
 def test_weights_given_on_the_command_line_change_only_those_of_the_preset(tmp_path: Path) -> None:
     from embedder import Embedder, presets
 
-    for name, colour in [("red", COLOURS[0]), ("blue", COLOURS[2])]:
-        (tmp_path / "train" / name).mkdir(parents=True)
-        for i in range(10):
-            coloured_image(colour, seed=i).save(tmp_path / "train" / name / f"{i}.jpg")
+    two_colour_folder(tmp_path / "train")
     out = tmp_path / "model.pt"
     result = runner.invoke(app, ["train", "catalog", "--data", str(tmp_path / "train"), "--out", str(out),
                                  "--epochs", "1", "--threads", "1", "--weights", '{"adversarial": 0}'])  # fmt: skip
