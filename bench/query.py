@@ -34,7 +34,14 @@ from tqdm import tqdm
 
 from bench.query_report import write_charts, write_markdown
 from bench.report_file import write_report
-from bench.stores import CATEGORIES, synthetic_catalog, wait_until_settled
+from bench.stores import (
+    CATEGORIES,
+    SELECTIVE,
+    exact_top_ids,
+    selective_matches,
+    synthetic_catalog,
+    wait_until_settled,
+)
 from devstack.process import free_port
 from devstack.settings import stack_settings_of
 from embedder import Embedder
@@ -42,7 +49,6 @@ from embedder.data.image_folder import folder_photos
 from indexer.catalog_index import CatalogIndex
 from indexer.metadata_store import MetadataStore
 from indexer.recall_canary import recall_at_k
-from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorStore
 from ingest.topics import ensure_ingest_topics
 from settings import resolve_settings
@@ -83,21 +89,15 @@ def fill(settings: Any, size: int, dim: int) -> Catalog:
             index.upsert(items[start : start + LOAD_BATCH], vectors[start : start + LOAD_BATCH])
         index.flush()
     probe = np.random.default_rng(0).normal(size=dim).astype(np.float32)
-    selective = SearchFilter(category=[CATEGORIES[0]], price_max=150.0, in_stock=True)
-    settled = wait_until_settled(lambda: store.search(probe, 20, selective))
+    settled = wait_until_settled(lambda: store.search(probe, 20, SELECTIVE))
     print(f"{size} items in {store.collection}; search latency settled after {settled:.0f} s", flush=True)
-    filtered = np.array([item.category == CATEGORIES[0] and item.price <= 150 and item.in_stock for item in items])
-    matches = {"plain": np.ones(size, dtype=bool), "filtered": filtered}
+    matches = {"plain": np.ones(size, dtype=bool), "filtered": selective_matches(items)}
     return Catalog(version, index, np.array([item.id for item in items]), vectors, matches)
 
 
 def exact_top(queries: NDArray[np.float32], catalog: Catalog, scenario: str, k: int = RECALL_K) -> list[set[str]]:
     """The ids of the k most cosine-similar matching items of each query, by brute force in numpy."""
-    mask = catalog.matches[scenario]
-    ids, vectors = catalog.ids[mask], catalog.vectors[mask]
-    scores = queries @ vectors.T  # (Q, N): rows are unit vectors, so cosine
-    top = np.argsort(-scores, axis=1)[:, :k]
-    return [set(ids[row]) for row in top]
+    return exact_top_ids(catalog.ids, catalog.vectors, queries, k, catalog.matches[scenario])
 
 
 def api_recall_at_k(url: str, photos: list[bytes], exact: list[set[str]], fields: dict[str, Any]) -> float:

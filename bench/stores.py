@@ -35,6 +35,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from bench.report_file import write_report
 from indexer.item import CatalogItem, item_id, photo_sha256
 from indexer.metadata_store import MetadataStore
+from indexer.recall_canary import recall_at_k
 from indexer.search_filter import SearchFilter
 from indexer.vector_store import VectorIndexConfig, VectorStore
 from settings import StoreSettings, resolve_settings
@@ -45,6 +46,7 @@ COLOURS = ["black", "white", "red", "blue", "green", "grey", "beige", "pink", "b
 BATCH_SIZES = (1, 64, 512)
 QUERY_BATCH = 50
 BENCH_MODEL = "bench"
+SELECTIVE = SearchFilter(category=[CATEGORIES[0]], price_max=150.0, in_stock=True)  # ~4% of the synthetic items
 
 app = typer.Typer(add_completion=False)
 
@@ -155,14 +157,19 @@ def index_progress(store: VectorStore, timeout_s: float = 1800.0) -> dict[str, A
     return {**{k: v for k, v in description.items() if k != "field_name"}, "waited_s": time.perf_counter() - started}
 
 
+def selective_matches(items: Sequence[CatalogItem]) -> NDArray[np.bool_]:
+    """Which items pass SELECTIVE, for exact search over the same items."""
+    return np.array([item.category == CATEGORIES[0] and item.price <= 150.0 and item.in_stock for item in items])
+
+
 def exact_top_ids(
-    items: Sequence[CatalogItem], vectors: NDArray[np.float32], probes: NDArray[np.float32], k: int, mask: Any = None
+    ids: NDArray[np.str_], vectors: NDArray[np.float32], probes: NDArray[np.float32], k: int, mask: NDArray[np.bool_]
 ) -> list[set[str]]:
-    """The ids of each probe's k most similar items by cosine (unit vectors), among the items the mask keeps."""
-    candidates = np.arange(len(items)) if mask is None else np.flatnonzero(mask)
-    scores = probes @ vectors[candidates].T
-    best = np.argsort(-scores, axis=1)[:, :k]
-    return [{items[int(candidates[n])].id for n in row} for row in best]
+    """The ids of each probe's k most cosine-similar items among those the mask keeps, by brute force in numpy
+    (rows are unit vectors)."""
+    scores = probes @ vectors[mask].T  # (Q, N)
+    top = np.argsort(-scores, axis=1)[:, :k]
+    return [set(ids[mask][row]) for row in top]
 
 
 def single_search_latency(
@@ -174,9 +181,9 @@ def single_search_latency(
 
 
 def recall_at(store: VectorStore, probes: NDArray[np.float32], exact: list[set[str]], k: int, where: Any) -> float:
-    """Mean share of the exact top-k that the store's search returns, over the probes."""
-    found = [{hit.id for hit in store.search(probe, k, where)} for probe in probes]
-    return float(np.mean([len(got & want) / len(want) for got, want in zip(found, exact, strict=True)]))
+    """Mean recall@k of the store's search against the exact top-k, over the probes."""
+    found = [[hit.id for hit in store.search(probe, k, where)] for probe in probes]
+    return float(np.mean([recall_at_k(got, want) for got, want in zip(found, exact, strict=True)]))
 
 
 def bench_searches(
@@ -201,25 +208,24 @@ def bench_searches(
         flush_s = time.perf_counter() - started
         indexed = index_progress(store)
         settle_s = wait_until_settled(lambda: store.search(probes[0], 10))
-        selective = SearchFilter(category=[CATEGORIES[0]], price_max=150.0, in_stock=True)  # ~4% of items
-        keep = np.array([i.category == CATEGORIES[0] and i.price <= 150.0 and i.in_stock for i in items])
+        ids = np.array([item.id for item in items])
         recall_probes = probes[: min(queries, 100)]
-        exact_plain = exact_top_ids(items, vectors, recall_probes, 10)
-        exact_filtered = exact_top_ids(items, vectors, recall_probes, 10, keep)
+        exact_plain = exact_top_ids(ids, vectors, recall_probes, 10, np.ones(size, dtype=bool))
+        exact_filtered = exact_top_ids(ids, vectors, recall_probes, 10, selective_matches(items))
         settings_rows = []
         for params in sweep:
             store.index = replace(index, search_params=params)
             settings_rows.append(
                 {
                     "search_params": params,
-                    "single_filtered": single_search_latency(store, probes[:queries], selective),
+                    "single_filtered": single_search_latency(store, probes[:queries], SELECTIVE),
                     "single_unfiltered": single_search_latency(store, probes[:queries], None),
-                    "recall_at_10_filtered": recall_at(store, recall_probes, exact_filtered, 10, selective),
+                    "recall_at_10_filtered": recall_at(store, recall_probes, exact_filtered, 10, SELECTIVE),
                     "recall_at_10_unfiltered": recall_at(store, recall_probes, exact_plain, 10, None),
                 }
             )
             logging.warning("%d items, %s: %s", size, params, settings_rows[-1])
-        batched = latency_ms(lambda: store.search_batch(probes[:QUERY_BATCH], 10, selective), max(queries // 10, 20))
+        batched = latency_ms(lambda: store.search_batch(probes[:QUERY_BATCH], 10, SELECTIVE), max(queries // 10, 20))
     finally:
         store.drop()
     return {
