@@ -151,8 +151,10 @@ def index_progress(store: VectorStore, timeout_s: float = 1800.0) -> dict[str, A
             indexed, total = int(description.get("indexed_rows", 0)), int(description.get("total_rows", 0))
             bar.total, bar.n = total, indexed
             bar.refresh()
-            if total and indexed >= total and description.get("state") == "Finished":
-                break  # Milvus 2.3 may keep reporting pending rows of compacted segments after that
+            # milvus-lite reports no rows at all, and Milvus 2.3 may keep reporting pending rows of compacted
+            # segments once every row is indexed: the state and the indexed rows decide
+            if description.get("state") == "Finished" and indexed >= total:
+                break
             time.sleep(5)
     return {**{k: v for k, v in description.items() if k != "field_name"}, "waited_s": time.perf_counter() - started}
 
