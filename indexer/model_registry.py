@@ -34,6 +34,7 @@ SERVING_ROW = "serving"
 INFO_BYTES = 8192
 # Milvus wants a vector field in every collection; the registry's rows carry this constant one.
 _PLACEHOLDER_VECTOR = [0.0, 1.0]
+VISIBLE_WITHIN_S = 5.0
 
 ModelState = Literal["building", "serving", "standby"]
 
@@ -109,9 +110,28 @@ class ModelRegistry:
         )
         return {row["id"]: json.loads(row["info"]) for row in rows}
 
+    def _row(self, row_id: str) -> str | None:
+        query = f"id == {json.dumps(row_id)}"
+        rows = self._call(
+            lambda: self.client.query(self.collection, filter=query, output_fields=["info"], consistency_level="Strong")
+        )
+        return rows[0]["info"] if rows else None
+
+    def _await_row(self, row_id: str, info: str | None) -> None:
+        """Wait until a read sees row_id as written (None: deleted). milvus-lite may answer a strongly consistent
+        query from before an upsert or delete it has just acknowledged, for about a millisecond; a registry whose
+        writer cannot read its own write would, say, refuse to switch to the model it has just registered."""
+        deadline = time.monotonic() + VISIBLE_WITHIN_S
+        while self._row(row_id) != info:
+            if time.monotonic() > deadline:
+                raise StoreUnavailable(f"Milvus model registry {self.collection}: {row_id} not visible after its write")
+            time.sleep(0.005)
+
     def _write(self, row_id: str, info: BaseModel) -> None:
-        row = {"id": row_id, "info": info.model_dump_json(), "placeholder": _PLACEHOLDER_VECTOR}
+        text = info.model_dump_json()
+        row = {"id": row_id, "info": text, "placeholder": _PLACEHOLDER_VECTOR}
         self._call(lambda: self.client.upsert(self.collection, [row]))
+        self._await_row(row_id, text)
 
     def models(self) -> dict[str, ModelRecord]:
         """Every registered model, by version."""
@@ -153,6 +173,7 @@ class ModelRegistry:
         if serving is not None and serving.version == version:
             raise ValueError(f"model {version} serves searches: promote or roll back to another first")
         self._call(lambda: self.client.delete(self.collection, ids=[f"model:{version}"]))
+        self._await_row(f"model:{version}", None)
         if serving is not None and serving.previous == version:
             self._write(SERVING_ROW, serving.model_copy(update={"previous": None}))
 
