@@ -9,6 +9,8 @@ started instead. In one run it measures:
   2. peak: after --warm-up images (not measured), N images published at once;
      throughput = N / (first publish -> last one searchable);
   3. half of that peak rate: N/2 other images published at a steady pace (the p99 latency goal is for this run).
+Steps 2 and 3 run once per multilang serializer of --serializers (json: Storm's; msgpack: ours), each with its own
+topology, topic, consumer group and images, so the serializer's share shows in one run.
 Images cycle over the catalog's photos, each copy with one pixel changed and re-encoded, so every id differs.
 "Searchable" means found by a Solr search (written after Milvus; visible within the store's commitWithin), polled
 every --poll-s seconds for the ids not seen yet. Prints a table and writes reports/bench-ingest.json.
@@ -152,40 +154,37 @@ def local_stack(run_dir: Path | None) -> Iterator[StackSettings]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Embedder alone, then the topology at peak and at half of it; the results as JSON-ready data."""
+    """Embedder alone, then the topology at peak and at half of it, once per multilang serializer (each with its
+    own topic, consumer group and images); the results as JSON-ready data."""
     root = args.catalog
     paths = folder_photos(root)
-    peak_photos = variants(paths, root, args.images, first=0)
-    half_photos = variants(paths, root, max(args.images // 2, 1), first=args.images)
-    warm_up = variants(paths, root, args.warm_up, first=2 * args.images)
-    suffix = f"{os.getpid()}-{int(time.time())}"
+    serializers = args.serializers.split(",")
     with local_stack(args.run_dir) as stack:
-        settings = resolve_settings({
-            "stores": {"topic": f"bench-images-{suffix}", "dead_letter_topic": f"bench-images.dlq-{suffix}"},
-            "ingest": {"consumer_group": f"bench-ingest-{suffix}"}, "embedding": {"model_path": args.model},
-        }, stack.run_dir)  # fmt: skip
-        stores = settings.stores
-        if args.run_dir is not None:  # a previous run's copies have the same ids: remove them first
-            model = read_config(settings.embedding.model_path)
-            index = CatalogIndex.from_settings(stores, settings.indexer, model.version, model.dim)
-            index.delete([identity for identity, _, _ in [*peak_photos, *half_photos, *warm_up]])  # no tombstones
-        alone = embedder_alone(peak_photos, settings)
-        print(f"embedder alone: {alone:.1f} images/s; starting the topology")
-        record, log = start_ingest_topology(stack, settings, duration_s=3600)
-        try:
-            solr = MetadataStore.connect(stores.solr_core_url, timeout_s=30)
-            producer = KafkaProducer(**kafka_client_options(stores), linger_ms=5)
-            publish_and_measure(producer, stores.topic, solr, warm_up, None, args.poll_s)  # topology up and warm
-            print(f"topology ready; publishing {len(peak_photos)} images at once")
-            cpu_before = cpu_now()
-            peak = publish_and_measure(producer, stores.topic, solr, peak_photos, None, args.poll_s)
-            peak["cpu_ms_per_image"] = cpu_per_image(cpu_before, cpu_now(), len(peak_photos))
-            rate = peak["throughput_per_s"] / 2
-            print(f"peak {peak['throughput_per_s']} images/s; publishing {len(half_photos)} at {rate:.1f}/s")
-            half = publish_and_measure(producer, stores.topic, solr, half_photos, rate, args.poll_s)
-            producer.close()
-        finally:
-            stop(record, timeout_s=30)
+        runs: dict[str, dict[str, Any]] = {}
+        for position, serializer in enumerate(serializers):
+            first = 3 * args.images * position + position * args.warm_up  # every run's ids are new
+            peak_photos = variants(paths, root, args.images, first=first)
+            half_photos = variants(paths, root, max(args.images // 2, 1), first=first + args.images)
+            warm_up = variants(paths, root, args.warm_up, first=first + 2 * args.images)
+            suffix = f"{os.getpid()}-{int(time.time())}"
+            settings = resolve_settings({
+                "stores": {"topic": f"bench-images-{suffix}", "dead_letter_topic": f"bench-images.dlq-{suffix}"},
+                "ingest": {"consumer_group": f"bench-ingest-{suffix}", "multilang_serializer": serializer},
+                "embedding": {"model_path": args.model},
+            }, stack.run_dir)  # fmt: skip
+            if args.run_dir is not None:  # a previous run's copies have the same ids: remove them first
+                model = read_config(settings.embedding.model_path)
+                index = CatalogIndex.from_settings(settings.stores, settings.indexer, model.version, model.dim)
+                index.delete([identity for identity, _, _ in [*peak_photos, *half_photos, *warm_up]])  # no tombstones
+            if position == 0:
+                alone = embedder_alone(peak_photos, settings)
+                print(f"embedder alone: {alone:.1f} images/s")
+            print(f"[{serializer}] starting the topology")
+            runs[serializer] = run_topology(stack, settings, (warm_up, peak_photos, half_photos), args.poll_s)
+            runs[serializer]["pipeline_to_embedder_ratio"] = round(
+                runs[serializer]["peak"]["throughput_per_s"] / alone, 3
+            )
+    best = max(runs.values(), key=lambda r: r["peak"]["throughput_per_s"])
     return {
         "command": "python -m bench.ingest " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
         "model": str(args.model),
@@ -197,29 +196,54 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "searchable_means": f"found by a Solr search, polled every {args.poll_s} s",
         "embedder_alone_per_s": round(alone, 2),
-        "peak": peak,
-        "half_peak": half,
-        "pipeline_to_embedder_ratio": round(peak["throughput_per_s"] / alone, 3),
-        "goals": {
-            "ratio_at_least_0_8": peak["throughput_per_s"] / alone >= 0.8,
-            "p99_under_5_s_at_half_peak": half["latency_p99_s"] < 5.0,
+        "runs": runs,
+        "goals (best run)": {
+            "ratio_at_least_0_6": best["pipeline_to_embedder_ratio"] >= 0.6,
+            "ratio_at_least_0_8 (moonshot)": best["pipeline_to_embedder_ratio"] >= 0.8,
+            "p99_under_2_s_at_half_peak": best["half_peak"]["latency_p99_s"] < 2.0,
         },
     }
 
 
+def run_topology(
+    stack: StackSettings, settings: Settings, photos: tuple[list[Photo], list[Photo], list[Photo]], poll_s: float
+) -> dict[str, Any]:
+    """Start the topology, warm it up, then measure the peak (with CPU per image by process) and half of it."""
+    warm_up, peak_photos, half_photos = photos
+    record, log = start_ingest_topology(stack, settings, duration_s=3600)
+    try:
+        solr = MetadataStore.connect(settings.stores.solr_core_url, timeout_s=30)
+        producer = KafkaProducer(**kafka_client_options(settings.stores), linger_ms=5)
+        publish_and_measure(producer, settings.stores.topic, solr, warm_up, None, poll_s)  # topology up and warm
+        print(f"topology ready; publishing {len(peak_photos)} images at once")
+        cpu_before = cpu_now()
+        peak = publish_and_measure(producer, settings.stores.topic, solr, peak_photos, None, poll_s)
+        peak["cpu_ms_per_image"] = cpu_per_image(cpu_before, cpu_now(), len(peak_photos))
+        rate = peak["throughput_per_s"] / 2
+        print(f"peak {peak['throughput_per_s']} images/s; publishing {len(half_photos)} at {rate:.1f}/s")
+        half = publish_and_measure(producer, settings.stores.topic, solr, half_photos, rate, poll_s)
+        producer.close()
+    finally:
+        stop(record, timeout_s=30)
+    return {"peak": peak, "half_peak": half}
+
+
 def print_table(result: dict[str, Any]) -> None:
     """The measurements as a small table."""
-    print(f"\n{'run':<12} {'images':>7} {'images/s':>9} {'p50 s':>7} {'p95 s':>7} {'p99 s':>7} {'max s':>7}")
-    for name in ("peak", "half_peak"):
-        r = result[name]
-        latencies = " ".join(
-            f"{r[k]:>7.2f}" for k in ("latency_p50_s", "latency_p95_s", "latency_p99_s", "latency_max_s")
-        )
-        print(f"{name:<12} {r['images']:>7} {r['throughput_per_s']:>9.1f} {latencies}")
-    print(f"{'embedder':<12} {'':>7} {result['embedder_alone_per_s']:>9.1f}   (in-process Embedder.embed)")
-    cpu = result["peak"]["cpu_ms_per_image"]
-    print("CPU ms per image at peak: " + ", ".join(f"{name} {ms}" for name, ms in cpu.items()))
-    print(f"pipeline / embedder-alone throughput: {result['pipeline_to_embedder_ratio']:.0%}; goals {result['goals']}")
+    print(f"\n{'run':<20} {'images':>7} {'images/s':>9} {'p50 s':>7} {'p95 s':>7} {'p99 s':>7} {'max s':>7}")
+    for serializer, run in result["runs"].items():
+        for name in ("peak", "half_peak"):
+            r = run[name]
+            latencies = " ".join(
+                f"{r[k]:>7.2f}" for k in ("latency_p50_s", "latency_p95_s", "latency_p99_s", "latency_max_s")
+            )
+            print(f"{serializer + ' ' + name:<20} {r['images']:>7} {r['throughput_per_s']:>9.1f} {latencies}")
+    print(f"{'embedder':<20} {'':>7} {result['embedder_alone_per_s']:>9.1f}   (in-process Embedder.embed)")
+    for serializer, run in result["runs"].items():
+        cpu = run["peak"]["cpu_ms_per_image"]
+        print(f"[{serializer}] CPU ms per image at peak: " + ", ".join(f"{name} {ms}" for name, ms in cpu.items()))
+        print(f"[{serializer}] pipeline / embedder-alone throughput: {run['pipeline_to_embedder_ratio']:.0%}")
+    print(f"goals {result['goals (best run)']}")
 
 
 def main() -> None:
@@ -230,6 +254,7 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=300, help="images published first, not measured (JIT, caches)")
     parser.add_argument("--run-dir", type=Path, default=None, help="use the stack running from this run folder")
     parser.add_argument("--poll-s", type=float, default=0.25, help="seconds between searches for the ids")
+    parser.add_argument("--serializers", default="json,msgpack", help="multilang serializers to run, in turn")
     parser.add_argument("--out", type=Path, default=Path("reports/bench-ingest.json"))
     args = parser.parse_args()
     result = run(args)

@@ -158,6 +158,9 @@ class IngestSettings(BaseSettings):
     tick_interval_s: int = Field(default=1, ge=1)
     max_spout_pending: int = Field(default=256, ge=1)
     message_timeout_s: int = Field(default=60, ge=1)
+    multilang_serializer: Literal["json", "msgpack"] = Field(
+        default="msgpack", description="how the Storm worker and the Python components talk: JSON or MessagePack"
+    )
 
 
 class ApiSettings(BaseSettings):

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from settings import REVEAL_SECRETS, ApiSettings, Settings
+from topologies.storm.multilang import serializer_config
 
 SETTINGS_CONF_KEY = "cbir.settings"
 TOPOLOGY_GROUPS = {"stores", "fetch", "embedding", "indexer", "ingest"}  # the API's group stays out (its keys)
@@ -20,6 +21,7 @@ def storm_config(settings: Settings) -> dict[str, Any]:
         "topology.max.spout.pending": ingest.max_spout_pending,
         "topology.message.timeout.secs": ingest.message_timeout_s,
         "topology.tick.tuple.freq.secs": ingest.tick_interval_s,
+        **serializer_config(ingest.multilang_serializer),
     }
 
 

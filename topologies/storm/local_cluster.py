@@ -6,9 +6,10 @@ from typing import Any
 
 import yaml
 
-from devstack.jvm import classpath, log4j2_option
+from devstack.jvm import classpath, log4j2_option, topology_jar
 from devstack.process import ProcessRecord, spawn
 from devstack.settings import StackSettings
+from topologies.storm.multilang import python_serializer
 
 FLUX_MAIN = "org.apache.storm.flux.Flux"
 LOCAL_CLUSTER_MAIN = "org.apache.storm.LocalCluster"
@@ -20,12 +21,14 @@ def streamparse_run_path() -> str:
 
 
 def flux_definition(topology: Any, name: str, config: dict[str, Any]) -> dict[str, Any]:
-    """The Flux YAML of a streamparse Topology class; Python components run by this venv's streamparse_run."""
+    """The Flux YAML of a streamparse Topology class; Python components run by this venv's streamparse_run, with
+    the multilang serializer the config names."""
     definition: dict[str, Any] = topology.to_flux_dict(name)
+    serializer = python_serializer(config)
     for component in [*definition.get("spouts", []), *definition.get("bolts", [])]:
         command = component["constructorArgs"][0]
         if command[0] == "streamparse_run":
-            command[0] = streamparse_run_path()
+            command[0:] = [streamparse_run_path(), *command[1:], "--serializer", serializer]
     definition["config"] = {"topology.workers": 1, "topology.debug": False, **config}
     return definition
 
@@ -38,12 +41,12 @@ def run_local_topology(
     storm_dir.mkdir(parents=True, exist_ok=True)
     flux_file = storm_dir / f"{name}.yaml"
     flux_file.write_text(yaml.safe_dump(flux_definition(topology, name, config), sort_keys=False))
-    # LocalCluster submits through Flux, which insists on a topology jar: any existing jar will do.
-    some_jar = next((settings.cache_dir / "storm" / "lib").glob("flux-core-*.jar"))
+    # LocalCluster submits through Flux, which insists on a topology jar; ours also holds the msgpack serializer.
+    jar = topology_jar(settings)
     argv = [
         settings.java, *settings.jvm_opts, log4j2_option(settings),
-        f"-Dstorm.local.sleeptime={duration_s}", f"-Dstorm.jar={some_jar}",
-        "-cp", classpath(settings, "storm"), LOCAL_CLUSTER_MAIN, FLUX_MAIN, str(flux_file),
+        f"-Dstorm.local.sleeptime={duration_s}", f"-Dstorm.jar={jar}",
+        "-cp", f"{classpath(settings, 'storm')}:{jar}", LOCAL_CLUSTER_MAIN, FLUX_MAIN, str(flux_file),
     ]  # fmt: skip
     log_path = settings.run_dir.resolve() / "logs" / f"storm-{name}.log"
     return spawn(argv, log_path, cwd=storm_dir), log_path
