@@ -144,6 +144,9 @@ class IngestSettings(BaseSettings):
     consumer_group: str = "cbir-ingest"
     embed_batch_size: int = Field(default=32, ge=1)
     index_batch_size: int = Field(default=64, ge=1)
+    batch_max_wait_ms: int = Field(
+        default=200, ge=0, description="a partial batch is handled once its first tuple waited this long (and on ticks)"
+    )
     max_replays: int = Field(default=3, ge=0, description="failures (or timeouts) of one message before the DLQ")
     retry_backoff_s: float = Field(default=1.0, ge=0, description="wait before a replay, doubled at each failure")
     commit_interval_s: float = Field(default=1.0, ge=0)
@@ -156,7 +159,7 @@ class IngestSettings(BaseSettings):
     reconcile_settle_s: float = Field(default=5.0, ge=0)
     # Storm: ticks flush partial batches; max_spout_pending caps tuples in flight; unacked tuples time out.
     tick_interval_s: int = Field(default=1, ge=1)
-    max_spout_pending: int = Field(default=256, ge=1)
+    max_spout_pending: int = Field(default=1024, ge=1)
     message_timeout_s: int = Field(default=60, ge=1)
     multilang_serializer: Literal["json", "msgpack"] = Field(
         default="msgpack", description="how the Storm worker and the Python components talk: JSON or MessagePack"

@@ -1,5 +1,8 @@
-"""A bolt that works a batch at a time: when `batch_size` tuples wait, and on every tick (partial batches)."""
+"""A bolt that works a batch at a time: when `batch_size` tuples wait, when the first of them has waited
+`batch_max_wait_ms`, and on every tick (partial batches of a quiet stream)."""
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from streamparse import Bolt, Tuple
@@ -17,24 +20,31 @@ class BatchBolt(Bolt):
     processed again one tuple at a time, and only a tuple that raises alone is failed.
 
     Unlike streamparse's BatchingBolt (which flushes on ticks only), a full batch is handled at once, so a busy
-    stream never waits for the next tick; ticks flush what a quiet stream leaves behind, and report counters.
+    stream never waits for the next tick, and so is a partial one whose first tuple has waited
+    `settings.ingest.batch_max_wait_ms` when another arrives, so a steady stream waits a bounded time, not up to a
+    tick per stage; ticks flush what a quiet stream leaves behind, and report counters.
     """
 
     auto_ack = False
     settings: Settings
     counters: StageCounters
     batch_size: int
+    clock: Callable[[], float] = staticmethod(time.monotonic)
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         self.pending: list[Tuple] = []
+        self.pending_since = 0.0  # when the first pending tuple arrived
 
     def process_tick(self, tup: Tuple) -> None:
         self.flush()
         report(self.counters, self.settings.ingest, self.logger)
 
     def process(self, tup: Tuple) -> None:
+        if not self.pending:
+            self.pending_since = self.clock()
         self.pending.append(tup)
-        if len(self.pending) >= self.batch_size:
+        waited_s = self.clock() - self.pending_since
+        if len(self.pending) >= self.batch_size or waited_s * 1000 >= self.settings.ingest.batch_max_wait_ms:
             self.flush()
 
     def flush(self) -> None:
