@@ -131,7 +131,7 @@ class IndexerSettings(BaseSettings):
     index_build_params: dict[str, Any] = {}
     index_search_params: dict[str, Any] = {}
     batch_size: int = Field(default=512, ge=1)
-    solr_commit_within_ms: int = Field(default=1000, ge=0)
+    solr_commit_within_ms: int = Field(default=500, ge=0, description="a write is searchable in Solr within this")
     retry_attempts: int = Field(default=4, ge=1)
     retry_initial_delay_s: float = Field(default=0.2, ge=0)
 
