@@ -169,9 +169,10 @@ def exact_top_ids(
 ) -> list[set[str]]:
     """The ids of each probe's k most cosine-similar items among those the mask keeps, by brute force in numpy
     (rows are unit vectors)."""
+    kept = ids[mask]
     scores = probes @ vectors[mask].T  # (Q, N)
     top = np.argsort(-scores, axis=1)[:, :k]
-    return [set(ids[mask][row]) for row in top]
+    return [set(kept[row]) for row in top]
 
 
 def single_search_latency(
