@@ -102,19 +102,19 @@ class ModelRegistry:
             self.client.create_collection(self.collection, schema=schema, index_params=index)
         self.client.load_collection(self.collection)
 
-    def _rows(self) -> dict[str, dict[str, Any]]:
-        rows = self._call(
+    def _query(self, expression: str) -> list[dict[str, Any]]:
+        """The rows (id, info) the filter expression selects, read with strong consistency."""
+        return self._call(
             lambda: self.client.query(
-                self.collection, filter='id != ""', output_fields=["id", "info"], consistency_level="Strong"
+                self.collection, filter=expression, output_fields=["id", "info"], consistency_level="Strong"
             )
         )
-        return {row["id"]: json.loads(row["info"]) for row in rows}
+
+    def _rows(self) -> dict[str, dict[str, Any]]:
+        return {row["id"]: json.loads(row["info"]) for row in self._query('id != ""')}
 
     def _row(self, row_id: str) -> str | None:
-        query = f"id == {json.dumps(row_id)}"
-        rows = self._call(
-            lambda: self.client.query(self.collection, filter=query, output_fields=["info"], consistency_level="Strong")
-        )
+        rows = self._query(f"id == {json.dumps(row_id)}")
         return rows[0]["info"] if rows else None
 
     def _await_row(self, row_id: str, info: str | None) -> None:
