@@ -40,11 +40,12 @@ class BatchBolt(Bolt):
         report(self.counters, self.settings.ingest, self.logger)
 
     def process(self, tup: Tuple) -> None:
+        now = self.clock()
         if not self.pending:
-            self.pending_since = self.clock()
+            self.pending_since = now
         self.pending.append(tup)
-        waited_s = self.clock() - self.pending_since
-        if len(self.pending) >= self.batch_size or waited_s * 1000 >= self.settings.ingest.batch_max_wait_ms:
+        waited_ms = (now - self.pending_since) * 1000
+        if len(self.pending) >= self.batch_size or waited_ms >= self.settings.ingest.batch_max_wait_ms:
             self.flush()
 
     def flush(self) -> None:
